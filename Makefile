@@ -1,0 +1,23 @@
+# The README's commands. Each target installs what it needs first (idempotent).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install test demo data clean
+
+$(VENV)/.installed: tools/install.sh requirements/constraints.txt requirements/runtime.txt requirements/tests.txt setup.py
+	VENV=$(VENV) bash tools/install.sh
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest tests -q
+
+demo: install
+	$(PY) tools/demo.py
+
+data: install
+	$(PY) tools/generate_data.py all --out-dir data/synthetic
+
+clean:
+	rm -rf work_dirs data/synthetic

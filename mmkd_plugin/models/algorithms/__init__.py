@@ -1,0 +1,3 @@
+from .teacher_distill import TeacherDistill
+
+__all__ = ['TeacherDistill']

@@ -1,0 +1,103 @@
+"""Single-teacher distillation that fixes MMRazor's teacher traps.
+
+Compared with ``mmrazor.SingleTeacherDistill`` (which it subclasses, so MMRazor's hooks and loops
+keep working):
+
+- ``architecture`` and ``teacher`` may be a config file, local (``configs/x.py``) or from a package
+  (``mmdet::...``), via ``dict(cfg_path=..., **overrides)``, or an ordinary model dict;
+- ``teacher_ckpt`` is required and loads strictly; any mismatch is listed key by key;
+- the frozen teacher is always in eval mode (dropout, BN and every other train-time behaviour off);
+- the teacher runs only what distillation needs (``teacher_forward``): its features
+  (``'feat'``: backbone + neck), its raw head outputs (``'tensor'``) or its losses (``'loss'``);
+- a recorder that names a module the model lacks is reported with the closest module names.
+
+Validation and testing evaluate the student only (``mode='predict'`` goes to ``architecture``). To
+evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')``.
+"""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from mmrazor.models.algorithms import SingleTeacherDistill
+from mmrazor.models.utils import add_prefix
+from mmrazor.registry import MODELS
+
+from ..utils import check_recorder_sources, load_teacher_checkpoint, resolve_model_cfg
+
+TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
+
+
+@MODELS.register_module()
+class TeacherDistill(SingleTeacherDistill):
+    """Distil a student from one frozen, strictly loaded teacher.
+
+    Args:
+        architecture: the student: a model dict, ``dict(cfg_path=..., **overrides)`` or a model.
+        teacher: the teacher, in the same forms.
+        teacher_ckpt: path of the teacher's checkpoint (required; loaded strictly).
+        distiller: the distiller config, e.g. ``dict(type='ConfigurableDistiller', ...)``.
+        teacher_forward: what the teacher runs each step: ``'feat'`` (``extract_feat``: backbone and
+            neck; for FPN/feature distillation), ``'tensor'`` (the network's raw outputs, no loss
+            and no post-processing; for logit distillation) or ``'loss'`` (the full loss forward,
+            for methods that need the teacher's label assignment or task loss).
+        **kwargs: the other arguments of ``mmrazor.SingleTeacherDistill`` (``data_preprocessor``,
+            ``calculate_student_loss``, ...).
+    """
+
+    def __init__(self,
+                 architecture: Union[dict, BaseModel],
+                 teacher: Union[dict, BaseModel],
+                 teacher_ckpt: Optional[str],
+                 distiller: dict,
+                 teacher_forward: str = 'tensor',
+                 **kwargs) -> None:
+        if teacher_forward not in TEACHER_FORWARDS:
+            raise ValueError(f'teacher_forward must be one of {TEACHER_FORWARDS}, got {teacher_forward!r}.')
+        if kwargs.pop('teacher_trainable', False):
+            raise ValueError('TeacherDistill keeps the teacher frozen; train the teacher in its own run.')
+        architecture = resolve_model_cfg(architecture, 'student')
+        teacher = resolve_model_cfg(teacher, 'teacher')
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        if isinstance(teacher, dict):
+            teacher = MODELS.build(teacher)
+        load_teacher_checkpoint(teacher, teacher_ckpt)
+        # MMRazor hooks the recorders inside __init__ and fails with a bare assertion on a wrong name.
+        check_recorder_sources(distiller.get('student_recorders'), architecture, 'student')
+        check_recorder_sources(distiller.get('teacher_recorders'), teacher, 'teacher')
+        super().__init__(architecture=architecture, distiller=distiller, teacher=teacher, **kwargs)
+        self.teacher_forward = teacher_forward
+        self.teacher._is_init = True  # init_weights() must not overwrite the loaded weights
+        self.teacher.eval()
+
+    def _run_teacher(self, batch_inputs: torch.Tensor,
+                     data_samples: Optional[List[BaseDataElement]]) -> None:
+        if self.teacher_forward == 'feat':
+            self.teacher.extract_feat(batch_inputs)
+        else:
+            self.teacher(batch_inputs, data_samples, mode=self.teacher_forward)
+
+    def loss(self, batch_inputs: torch.Tensor,
+             data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
+        """Teacher forward (recorded, no grad), student loss forward (recorded), distill losses."""
+        losses = dict()
+        self.distiller.set_deliveries_override(False)
+        with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
+            self._run_teacher(batch_inputs, data_samples)
+
+        self.distiller.set_deliveries_override(True)
+        with self.distiller.student_recorders, self.distiller.deliveries:
+            student_losses = self.student(batch_inputs, data_samples, mode='loss')
+        if self.calculate_student_loss:
+            losses.update(add_prefix(student_losses, 'student'))
+
+        if not self.distillation_stopped:
+            losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
+        return losses
+
+    def train(self, mode: bool = True) -> 'TeacherDistill':
+        """Switch the student and distiller; the frozen teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self

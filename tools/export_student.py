@@ -1,0 +1,27 @@
+"""Convert a distillation checkpoint into a student-only checkpoint.
+
+    python tools/export_student.py work_dirs/run/epoch_24.pth [--out student.pth]
+
+The result loads strictly into the unmodified student config, so that
+``python tools/test.py <student config> <student ckpt>`` (or mmdet/mmseg's own tools/test.py and
+deployment tools) use it.
+"""
+import argparse
+
+from mmengine.logging import print_log
+
+import mmkd_plugin  # noqa: F401
+from mmkd_plugin.engine import export_student
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Extract the student of a distillation checkpoint')
+    parser.add_argument('checkpoint', help='distillation checkpoint (keys architecture.*)')
+    parser.add_argument('--out', help='output path (default: <checkpoint>_student.pth)')
+    args = parser.parse_args()
+    dst = export_student(args.checkpoint, args.out)
+    print_log(f'student checkpoint written to {dst}', logger='current')
+
+
+if __name__ == '__main__':
+    main()
