@@ -1,0 +1,4 @@
+"""Distillation losses, registered in MMRazor's ``MODELS`` (``_scope_='mmrazor'`` configs find them).
+
+One module per method; add one import line per module.
+"""
