@@ -71,8 +71,7 @@ def resolve_model_cfg(spec: Union[dict, nn.Module], role: str) -> Union[ConfigDi
                 f'does not do. Download the checkpoint and pass its path ({role}_ckpt for a teacher, '
                 'or load_from / init_cfg for a student).')
         model = load_model_cfg(cfg_path)
-        Config._merge_a_into_b(overrides, model)
-        return model
+        return ConfigDict(Config._merge_a_into_b(overrides, model))
     if 'type' not in spec:
         raise ValueError(f'{role}: a model needs either `type` or `cfg_path`, got keys {sorted(spec)}.')
     if '_scope_' not in spec and isinstance(spec.type, str) and '.' not in spec.type:
