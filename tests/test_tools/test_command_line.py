@@ -83,3 +83,14 @@ def test_plain_detector_config_trains_through_the_same_tool(workspace):
                 'work_dirs/plain', '--cfg-options', 'train_cfg.max_epochs=1')
     assert 'Epoch(train) [1]' in out
     assert osp.isfile(workspace / 'work_dirs' / 'plain' / 'epoch_1.pth')
+
+
+def test_plain_segmentor_config_trains_and_tests(tmp_path, synthetic_cityscapes):
+    os.makedirs(tmp_path / 'data' / 'synthetic')
+    os.symlink(synthetic_cityscapes['data_root'], tmp_path / 'data' / 'synthetic' / 'cityscapes')
+    config = osp.join(REPO, 'configs', 'demo', 'deeplabv3_r18-w16_synthetic-cityscapes.py')
+    out = _tool(tmp_path, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', 'w',
+                '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=4')
+    assert 'Iter(train) [4/4]' in out
+    tested = _tool(tmp_path, osp.join(REPO, 'tools', 'test.py'), config, 'w/iter_4.pth')
+    assert re.search(r'mIoU: [0-9.]+', tested)

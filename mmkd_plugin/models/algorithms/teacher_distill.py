@@ -9,7 +9,9 @@ keep working):
 - the frozen teacher is always in eval mode (dropout, BN and every other train-time behaviour off);
 - the teacher runs only what distillation needs (``teacher_forward``): its features
   (``'feat'``: backbone + neck), its raw head outputs (``'tensor'``) or its losses (``'loss'``);
-- a recorder that names a module the model lacks is reported with the closest module names.
+- a recorder that names a module the model lacks is reported with the closest module names;
+- the student's data preprocessor is always used (teacher and student share it, as in MMRazor), also
+  when the Runner injects a config's top-level ``data_preprocessor`` into the model dict.
 
 Validation and testing evaluate the student only (``mode='predict'`` goes to ``architecture``). To
 evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')``.
@@ -56,6 +58,10 @@ class TeacherDistill(SingleTeacherDistill):
             raise ValueError(f'teacher_forward must be one of {TEACHER_FORWARDS}, got {teacher_forward!r}.')
         if kwargs.pop('teacher_trainable', False):
             raise ValueError('TeacherDistill keeps the teacher frozen; train the teacher in its own run.')
+        # The Runner copies a config's top-level `data_preprocessor` (every mmseg config has one) into
+        # the model dict, where it would replace the student's own. Teacher and student share the
+        # student's preprocessor, as in MMRazor; change it in the student config.
+        kwargs.pop('data_preprocessor', None)
         architecture = resolve_model_cfg(architecture, 'student')
         teacher = resolve_model_cfg(teacher, 'teacher')
         if isinstance(architecture, dict):
