@@ -2,3 +2,4 @@
 
 One module per method; add one import line per module.
 """
+from .acam_kd import ACAMKDLoss  # noqa: F401

@@ -1,0 +1,19 @@
+# Demo distillation: ACAM-KD on the five FPN levels, teacher R18 -> student R18 at quarter width (both
+# with a 64-channel FPN, so f_align is the identity). The teacher runs only backbone + neck ('feat').
+_base_ = ['./retinanet_r18-w16_synthetic-coco.py']
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+
+teacher_cfg = '{{ fileDirname }}/retinanet_r18_synthetic-coco.py'
+teacher_ckpt = 'work_dirs/demo/teacher/epoch_20.pth'
+
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='ACAMKDDistill',
+    architecture=_base_.model,
+    teacher=dict(cfg_path=teacher_cfg),
+    teacher_ckpt=teacher_ckpt,
+    teacher_forward='feat',
+    acam=dict(source='neck', num_levels=5, student_channels=64, teacher_channels=64, num_masks=6,
+              loss_weight=1.0, div_weight=1.0, mask_learning='joint'))
+custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]

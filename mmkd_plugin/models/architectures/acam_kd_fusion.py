@@ -1,0 +1,150 @@
+"""ACAM-KD's mask generator: STCA-FF (cross-attention fusion) and ASCM (selection units).
+
+Lan & Tian, "ACAM-KD: Adaptive and Cooperative Attention Masking for Knowledge Distillation",
+ICCV 2025 (arXiv 2503.06307). No official code exists; the equations below are those of the
+specification in ``docs/methods/acam_kd.md`` (relayed by third-party notes of the paper).
+
+Memory: the HW x HW attention matrix is never materialised. ``F.scaled_dot_product_attention`` only
+takes its fused kernel on CPU when query, key and value are 4-D, have the same last-dim width and a
+contiguous last dimension; with C_q = C/2 for the query/key and C for the value it silently falls back
+to the math path, which stores the full matrix (about 3.3 GB at P3 of an 800x1333 image). So the
+query and key are zero-padded to the value width: the padded dimensions add 0 to every score, and the
+scale is passed explicitly as ``1/sqrt(C_q)``, so the result is exactly the unpadded attention.
+"""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CHANNEL_MASK_MODES = ('literal', 'elementwise')
+
+
+def fused_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                          scale: float) -> torch.Tensor:
+    """``softmax(query @ key^T * scale) @ value`` for (N, L, E) tokens, without the L x L matrix.
+
+    Args:
+        query: (N, L_q, E_qk) tokens.
+        key: (N, L_kv, E_qk) tokens.
+        value: (N, L_kv, E_v) tokens.
+        scale: the score scale (``1/sqrt(E_qk)`` for the usual attention).
+
+    Returns:
+        (N, L_q, E_v) tokens.
+    """
+    width = max(query.shape[-1], value.shape[-1])
+    dtype = value.dtype
+
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        # Zero padding leaves q.k unchanged; a head dimension makes the input 4-D (3-D inputs take the
+        # math path); contiguous() gives the fused kernels a unit-stride last dimension.
+        x = F.pad(x.to(dtype), (0, width - x.shape[-1]))
+        return x.unsqueeze(1).contiguous()
+
+    out = F.scaled_dot_product_attention(prepare(query), prepare(key), prepare(value), scale=scale)
+    return _ContiguousGrad.apply(out).squeeze(1)[..., :value.shape[-1]]
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward makes the gradient contiguous.
+
+    The CPU flash kernel's backward is about 6x slower when the output gradient is strided (it is,
+    after the (N, HW, C) -> (N, C, H, W) transpose that follows).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous()
+
+
+class STCAFusion(nn.Module):
+    """Student-Teacher Cross-Attention Feature Fusion (STCA-FF) of ACAM-KD (ICCV 2025).
+
+    One head, query from the teacher, key and value from the (aligned) student:
+
+        Q = W_q F^T,  K = W_k F^S,  V = W_v F^S,    W_q, W_k in R^{C_q x C},  W_v in R^{C x C}
+        F_fused = V softmax(Q^T K / sqrt(C_q))^T     (softmax over the student positions)
+
+    so each teacher position gathers the student content it attends to. No bias, output projection,
+    residual or normalisation: the notes of the paper state none.
+
+    Args:
+        channels: C, the channel count of both inputs (the student already aligned to the teacher).
+        query_channels: C_q; default ``max(1, C // 2)`` (the paper's C/2, rounded down for odd C such
+            as Cityscapes' 19 logits).
+    """
+
+    def __init__(self, channels: int, query_channels: Optional[int] = None) -> None:
+        super().__init__()
+        query_channels = query_channels or max(1, channels // 2)
+        if not 0 < query_channels <= channels:
+            raise ValueError(f'query_channels must be in [1, {channels}] (the feature channels), '
+                             f'got {query_channels}; leave it None for C/2.')
+        self.channels = channels
+        self.query_channels = query_channels
+        self.query = nn.Linear(channels, query_channels, bias=False)
+        self.key = nn.Linear(channels, query_channels, bias=False)
+        self.value = nn.Linear(channels, channels, bias=False)
+
+    def forward(self, teacher: torch.Tensor, student: torch.Tensor) -> torch.Tensor:
+        """Fuse (N, C, H, W) teacher and student features into an (N, C, H, W) feature."""
+        n, c, h, w = teacher.shape
+        t_tokens = teacher.flatten(2).transpose(1, 2)  # (N, HW, C)
+        s_tokens = student.flatten(2).transpose(1, 2)
+        fused = fused_cross_attention(self.query(t_tokens), self.key(s_tokens), self.value(s_tokens),
+                                      scale=1.0 / math.sqrt(self.query_channels))
+        return fused.transpose(1, 2).reshape(n, c, h, w)
+
+
+class ASCMasks(nn.Module):
+    """Adaptive Spatial-Channel Masking (ASCM) of ACAM-KD (ICCV 2025): M channel and M spatial masks.
+
+    With v = spatial mean of F_fused (in R^C) and z = F_fused flattened (in R^{C x HW}):
+
+        channel masks  M^c = sigmoid(m_c . v)  in (0, 1)^{M x C}
+        spatial masks  M^s = sigmoid(m_s z)    in (0, 1)^{M x HW},   m_s in R^{M x C}
+
+    ``channel_mask='literal'`` reads m_c in R^{M x 1} as the paper's notes write it (an outer product:
+    the M channel masks are v through M sigmoid slopes, hence monotone copies of one another);
+    ``'elementwise'`` makes m_c in R^{M x C}, multiplied element-wise with v (open choice E3). The spatial
+    masks are MasKD's receptive-token masks applied to the fused feature. The selection units start
+    from N(0, init_std^2), as MasKD's tokens do, so every mask starts near 0.5.
+
+    Args:
+        channels: C.
+        num_masks: M (6 for detection, 19 = the class count for Cityscapes).
+        channel_mask: ``'literal'`` (default) or ``'elementwise'``.
+        init_std: standard deviation of the selection units' initialisation.
+    """
+
+    def __init__(self, channels: int, num_masks: int, channel_mask: str = 'literal',
+                 init_std: float = 0.01) -> None:
+        super().__init__()
+        if channel_mask not in CHANNEL_MASK_MODES:
+            raise ValueError(f'channel_mask must be one of {CHANNEL_MASK_MODES}, got {channel_mask!r}.')
+        if num_masks < 1:
+            raise ValueError(f'num_masks must be >= 1, got {num_masks}.')
+        self.channel_mask = channel_mask
+        unit_width = 1 if channel_mask == 'literal' else channels
+        self.channel_units = nn.Parameter(torch.empty(num_masks, unit_width).normal_(0, init_std))
+        self.spatial_units = nn.Parameter(torch.empty(num_masks, channels).normal_(0, init_std))
+
+    def forward(self, fused: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Masks from an (N, C, H, W) fused feature.
+
+        Returns:
+            ``(channel_masks, spatial_masks)``: (N, M, C) and (N, M, H, W), float32, in (0, 1).
+        """
+        n, c, h, w = fused.shape
+        pooled = fused.mean(dim=(2, 3))  # (N, C)
+        channel_logits = self.channel_units[None] * pooled.float()[:, None, :]  # (N, M, C), fp32: tiny
+        spatial_logits = torch.matmul(self.spatial_units.to(fused.dtype), fused.flatten(2))
+        # The sigmoid runs in float32 so that bf16/fp16 logits do not round the masks to 0 or 1.
+        return (channel_logits.sigmoid(),
+                spatial_logits.float().sigmoid().view(n, -1, h, w))

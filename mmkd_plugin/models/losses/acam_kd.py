@@ -1,0 +1,231 @@
+"""ACAM-KD: adaptive and cooperative attention masking, one feature level.
+
+Lan & Tian, "ACAM-KD: Adaptive and Cooperative Attention Masking for Knowledge Distillation",
+ICCV 2025 (arXiv 2503.06307). No official code exists. The mask generator (STCA-FF + ASCM) is in
+``models/architectures/acam_kd_fusion.py``; the loss normalisation and the Dice term follow MasKD
+(hunto/MasKD), which ACAM-KD builds on. Open choices E1-E8: ``docs/methods/acam_kd.md``.
+"""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from mmrazor.registry import MODELS
+from torch import Tensor, nn
+
+from ..architectures.acam_kd_fusion import ASCMasks, STCAFusion
+
+MASK_LEARNING_MODES = ('joint', 'online', 'minmax')
+MASK_TYPES = ('channel', 'spatial')
+
+
+def channel_mimic_loss(diff: Tensor, channel_masks: Tensor) -> Tensor:
+    """L^c = 1/M sum_m [1 / (HW sum_k M^c_mk)] sum_{k,p} (M^c_mk D_kp)^2, averaged over the batch.
+
+    Args:
+        diff: D = F^T - f_align(F^S), (N, C, HW).
+        channel_masks: (N, M, C).
+    """
+    energy = diff.pow(2).sum(dim=2)  # (N, C): sum_p D_kp^2
+    numerator = torch.bmm(channel_masks.pow(2), energy.unsqueeze(2)).squeeze(2)  # (N, M)
+    denominator = diff.shape[2] * channel_masks.sum(dim=2)
+    return (numerator / denominator.clamp_min(1e-12)).mean()
+
+
+def spatial_mimic_loss(diff: Tensor, spatial_masks: Tensor) -> Tensor:
+    """L^s = 1/M sum_m [1 / (C sum_p M^s_mp)] sum_{k,p} (M^s_mp D_kp)^2, averaged over the batch.
+
+    This is MasKD's masked loss (squared masked error summed over positions, divided by the mask's
+    sum, averaged over channels and masks).
+
+    Args:
+        diff: D, (N, C, HW).
+        spatial_masks: (N, M, HW).
+    """
+    energy = diff.pow(2).sum(dim=1)  # (N, HW): sum_k D_kp^2
+    numerator = torch.bmm(spatial_masks.pow(2), energy.unsqueeze(2)).squeeze(2)  # (N, M)
+    denominator = diff.shape[1] * spatial_masks.sum(dim=2)
+    return (numerator / denominator.clamp_min(1e-12)).mean()
+
+
+def dice_diversity(masks: Tensor, eps: float = 1e-12) -> Tensor:
+    """Mean Dice coefficient over ordered pairs of different masks, averaged over the batch.
+
+    For each image: mean_{i != j} 2 <M_i, M_j> / (|M_i|^2 + |M_j|^2 + eps) over flattened masks
+    (MasKD's ``dice_coeff``). 0 for a single mask.
+
+    Args:
+        masks: (N, M, L).
+    """
+    num_masks = masks.shape[1]
+    if num_masks < 2:
+        return masks.sum() * 0
+    gram = torch.bmm(masks, masks.transpose(1, 2))  # (N, M, M)
+    sq_norm = gram.diagonal(dim1=1, dim2=2)
+    dice = 2 * gram / (sq_norm[:, :, None] + sq_norm[:, None, :] + eps)
+    off_diagonal = ~torch.eye(num_masks, dtype=torch.bool, device=masks.device)
+    return dice[:, off_diagonal].mean()
+
+
+class _ReverseGrad(torch.autograd.Function):
+    """Identity forward, negated gradient backward (the 'minmax' mask mode)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        return -grad
+
+
+@MODELS.register_module()
+class ACAMKDLoss(nn.Module):
+    """ACAM-KD's distillation loss for one feature level (Lan & Tian, ICCV 2025).
+
+    With D = F^T - f_align(F^S), masks from ``ASCM(STCA-FF(F^T, f_align(F^S)))``::
+
+        L = loss_weight * (L^c + L^s) + div_weight * L_div
+
+    L^c and L^s: see ``channel_mimic_loss`` / ``spatial_mimic_loss``; L_div: ``dice_diversity`` on
+    the spatial masks (and on the channel masks with ``channel_div=True``). f_align is a 1x1 conv
+    when the channel counts differ, else the identity. The teacher never gets a gradient.
+
+    How the masks learn (open choice E1), ``mask_learning``:
+
+    - ``'joint'`` (default): one objective; STCA-FF/ASCM get gradients from the mimic terms and the
+      Dice term. The student features entering the mask branch are detached, so the student (and
+      f_align) learn only through the masked error. Under the mask-sum normalisation, scaling the
+      masks by s scales L^c + L^s by s, so the masks may drift toward 0: the mean masks are kept in
+      ``last_stats`` for ``ACAMKDMaskLoggerHook`` to log.
+    - ``'online'`` (MasKD-style, continuously updated): the mimic terms see detached masks; the mask
+      parameters learn from the Dice term and from the frozen teacher's task loss on masked teacher
+      features, which ``ACAMKDDistill`` computes (see ``mask_teacher``). Needs that algorithm.
+    - ``'minmax'`` (not in the paper): the mask parameters receive the negated mimic gradient, so
+      they seek where the student is worst while the student closes the gap; Dice keeps them apart.
+
+    Args:
+        student_channels: channels of the student feature.
+        teacher_channels: C, channels of the teacher feature.
+        num_masks: M (6 for detection, 19 for Cityscapes logits).
+        loss_weight: alpha, the weight of L^c + L^s.
+        div_weight: lambda, the weight of the Dice diversity term.
+        channel_mask: ``'literal'`` (m_c in R^{M x 1}) or ``'elementwise'`` (m_c in R^{M x C}), E3.
+        mask_learning: ``'joint'``, ``'online'`` or ``'minmax'`` (E1).
+        query_channels: C_q of STCA-FF; default C // 2.
+        mask_types: which mimic terms to use, a subset of ``('channel', 'spatial')`` (the paper's
+            Table 8 ablation); the spatial masks are computed (and diversified) in any case.
+        channel_div: also apply the Dice term to the channel masks.
+        init_std: std of the selection units' normal initialisation.
+
+    Shapes: ``forward`` takes (N, C_S, H, W) and (N, C, H, W); the masks are (N, M, C) (channel) and
+    (N, M, H, W) (spatial). The loss is computed in float32 outside autocast.
+    """
+
+    def __init__(self,
+                 student_channels: int,
+                 teacher_channels: int,
+                 num_masks: int = 6,
+                 loss_weight: float = 1.0,
+                 div_weight: float = 1.0,
+                 channel_mask: str = 'literal',
+                 mask_learning: str = 'joint',
+                 query_channels: Optional[int] = None,
+                 mask_types: Sequence[str] = MASK_TYPES,
+                 channel_div: bool = False,
+                 init_std: float = 0.01) -> None:
+        super().__init__()
+        if mask_learning not in MASK_LEARNING_MODES:
+            raise ValueError(f'mask_learning must be one of {MASK_LEARNING_MODES}, got {mask_learning!r}.')
+        mask_types = tuple(mask_types)
+        if not mask_types or not set(mask_types) <= set(MASK_TYPES):
+            raise ValueError(f'mask_types must be a non-empty subset of {MASK_TYPES}, got {mask_types!r}.')
+        self.student_channels = student_channels
+        self.teacher_channels = teacher_channels
+        self.num_masks = num_masks
+        self.loss_weight = loss_weight
+        self.div_weight = div_weight
+        self.mask_learning = mask_learning
+        self.mask_types = mask_types
+        self.channel_div = channel_div
+        self.align = (nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
+                      if student_channels != teacher_channels else nn.Identity())
+        self.fusion = STCAFusion(teacher_channels, query_channels)
+        self.masks = ASCMasks(teacher_channels, num_masks, channel_mask, init_std)
+        self.last_stats: Dict[str, Tensor] = {}
+        self._online_masks: Optional[Tuple[Tensor, Tensor]] = None
+
+    def generate_masks(self, aligned_student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N, M, C) channel and (N, M, H, W) spatial masks from aligned student and teacher features."""
+        return self.masks(self.fusion(teacher, aligned_student))
+
+    def forward(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
+        """The ACAM-KD loss of one level: (N, C_S, H, W) student, (N, C, H, W) teacher -> scalar."""
+        self._check_inputs(preds_S, preds_T)
+        if self.training and self._online_masks is not None:
+            raise RuntimeError(
+                "ACAMKDLoss(mask_learning='online'): the masks of the previous step were never used "
+                "by a teacher task loss, so they would learn from the Dice term alone. Use "
+                "model=dict(type='ACAMKDDistill', ...) for the online mode, or mask_learning='joint'.")
+        preds_S, preds_T = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
+        aligned = self.align(preds_S)
+        channel_masks, spatial_masks = self.generate_masks(aligned.detach(), preds_T)
+        if self.mask_learning == 'online':
+            if self.training:
+                self._online_masks = (channel_masks, spatial_masks)
+            mimic_c, mimic_s = channel_masks.detach(), spatial_masks.detach()
+        elif self.mask_learning == 'minmax':
+            mimic_c, mimic_s = _ReverseGrad.apply(channel_masks), _ReverseGrad.apply(spatial_masks)
+        else:
+            mimic_c, mimic_s = channel_masks, spatial_masks
+
+        with torch.autocast(preds_T.device.type, enabled=False):
+            diff = (preds_T.float() - aligned.float()).flatten(2)  # (N, C, HW)
+            flat_s = mimic_s.flatten(2)
+            loss_c = channel_mimic_loss(diff, mimic_c) if 'channel' in self.mask_types else diff.new_zeros(())
+            loss_s = spatial_mimic_loss(diff, flat_s) if 'spatial' in self.mask_types else diff.new_zeros(())
+            loss_div = dice_diversity(spatial_masks.flatten(2))
+            if self.channel_div:
+                loss_div = loss_div + dice_diversity(channel_masks)
+            loss = self.loss_weight * (loss_c + loss_s) + self.div_weight * loss_div
+        self.last_stats = dict(mask_c=channel_masks.detach().mean(), mask_s=spatial_masks.detach().mean(),
+                               loss_c=loss_c.detach(), loss_s=loss_s.detach(), div=loss_div.detach())
+        return loss
+
+    def mask_teacher(self, preds_T: Tensor) -> Tensor:
+        """The teacher feature under this step's masks, for the online mode's teacher task loss.
+
+        ``F^T * (1/M) sum_m M^c_m (x) M^s_m``: each mask m is the outer product of channel mask m and
+        spatial mask m, and the M masked features are averaged (MasKD's soft-weighted sum of masked
+        features, with uniform weights). Gradients reach the mask parameters only. Consumes the masks
+        stored by the last ``forward`` (online mode, training).
+        """
+        if self._online_masks is None:
+            raise RuntimeError("mask_teacher() needs a training forward with mask_learning='online' first.")
+        channel_masks, spatial_masks = self._online_masks
+        self._online_masks = None
+        n, c, h, w = preds_T.shape
+        combined = torch.einsum('nmc,nmp->ncp', channel_masks, spatial_masks.flatten(2)) / self.num_masks
+        return preds_T.detach() * combined.view(n, c, h, w).to(preds_T.dtype)
+
+    def _match_param_dtype(self, x: Tensor) -> Tensor:
+        # Without autocast a bf16/fp16 feature would clash with the float32 projections (MMRazor #190);
+        # under autocast the ops cast for themselves.
+        if torch.is_autocast_enabled(x.device.type):
+            return x
+        return x.to(self.fusion.value.weight.dtype)
+
+    def _check_inputs(self, preds_S: Tensor, preds_T: Tensor) -> None:
+        inputs = (preds_S, preds_T)
+        if not all(isinstance(x, Tensor) and x.dim() == 4 for x in inputs):
+            shapes = [tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__ for x in inputs]
+            raise ValueError(f'ACAMKDLoss takes one level of (N, C, H, W) features, got student {shapes[0]} '
+                             f'and teacher {shapes[1]}; for an FPN tuple use one loss per level '
+                             '(data_idx) or ACAMKDDistill(acam=dict(num_levels=...)).')
+        if preds_S.shape[1] != self.student_channels or preds_T.shape[1] != self.teacher_channels:
+            raise ValueError(f'ACAMKDLoss(student_channels={self.student_channels}, teacher_channels='
+                             f'{self.teacher_channels}) got {preds_S.shape[1]} student and '
+                             f'{preds_T.shape[1]} teacher channels; set the channels to match the '
+                             'recorded features.')
+        if preds_S.shape[0] != preds_T.shape[0] or preds_S.shape[2:] != preds_T.shape[2:]:
+            raise ValueError(f'Student {tuple(preds_S.shape)} and teacher {tuple(preds_T.shape)} features '
+                             'differ in batch or spatial size; record the same level of both models '
+                             '(same stride) or resize one of them first.')
