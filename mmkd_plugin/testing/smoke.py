@@ -49,8 +49,13 @@ def write_random_teacher(model_cfg: ConfigDict, path: str) -> str:
     return path
 
 
+def _student_cfg(model_cfg: ConfigDict) -> ConfigDict:
+    """The student's model config: an algorithm's ``architecture`` (teacher or not), else the model."""
+    return model_cfg.architecture if 'architecture' in model_cfg else model_cfg
+
+
 def _student_type(model_cfg: ConfigDict) -> str:
-    student = model_cfg.architecture if is_distillation(model_cfg) else model_cfg
+    student = _student_cfg(model_cfg)
     if 'cfg_path' in student and 'type' not in student:
         student = resolve_model_cfg(student, 'student')
     return student.type
@@ -64,7 +69,7 @@ def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128)) -> ConfigD
         model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'))
     if _student_type(model_cfg) in SEG_TYPES:
         # mmseg pads every input to the config's crop size; keep the step tiny.
-        target = model_cfg.architecture if is_distillation(model_cfg) else model_cfg
+        target = _student_cfg(model_cfg)
         if target.get('data_preprocessor') is not None:
             target.data_preprocessor.size = seg_size
         if model_cfg.get('data_preprocessor') is not None:

@@ -1,4 +1,7 @@
 from .acam_kd_distill import ACAMKDDistill, acam_kd_distiller
+from .roi_teacher_distill import RoITeacherDistill
 from .teacher_distill import TeacherDistill
+from .teacher_free_distill import TeacherFreeDistill
 
-__all__ = ['ACAMKDDistill', 'acam_kd_distiller', 'TeacherDistill']
+__all__ = ['ACAMKDDistill', 'acam_kd_distiller', 'RoITeacherDistill', 'TeacherDistill',
+           'TeacherFreeDistill']

@@ -3,3 +3,5 @@
 One module per method; add one import line per module.
 """
 from .acam_kd import ACAMKDLoss  # noqa: F401
+from .nkd import NKDLoss  # noqa: F401
+from .uskd import USKDLoss  # noqa: F401

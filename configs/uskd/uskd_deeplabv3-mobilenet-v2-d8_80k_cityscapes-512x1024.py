@@ -1,0 +1,29 @@
+# USKD (teacher-free) on the per-pixel logits of DeepLabV3-MobileNetV2-d8, Cityscapes 512x1024, 80k.
+# Weak classifier: a 1x1 conv (inside USKDLoss) on backbone output 2 (96 channels, 1/8, the
+# auxiliary head's input). Labels: a recorder on the student's `_stack_batch_gt` (see README).
+_base_ = ['mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py']
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+
+stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
+mid_idx, mid_channels = 2, 96  # backbone output index and width of the mid-level feature
+
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='TeacherFreeDistill',
+    architecture=_base_.model,
+    distiller=dict(
+        type='ConfigurableDistiller',
+        student_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
+            backbone=dict(type='ModuleOutputs', source='backbone'),
+            gt=dict(type='MethodOutputs', source=stack_gt)),
+        distill_losses=dict(
+            loss_uskd=dict(type='USKDLoss', in_channels=mid_channels, num_classes=19, alpha=1.0,
+                           beta=0.1, mu=0.005, rank_scores='log_prob')),
+        loss_forward_mappings=dict(
+            loss_uskd=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                feats_S=dict(from_student=True, recorder='backbone', data_idx=mid_idx),
+                gt_labels=dict(from_student=True, recorder='gt')))))
+custom_hooks = [dict(type='StudentCheckpointHook')]

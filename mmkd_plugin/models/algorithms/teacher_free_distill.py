@@ -1,0 +1,45 @@
+"""Distillation without a teacher (self-KD such as USKD): MMRazor's ``SelfDistill``, made friendlier.
+
+``mmrazor.SelfDistill`` already runs the student once with its recorders on and then the
+distiller's losses, which is all a teacher-free method needs. Compared with it:
+
+- ``architecture`` may be a config file (local or ``pkg::path``) via ``dict(cfg_path=...)``, or a
+  model dict without ``_scope_`` (the scope of the package that registers its type is used), like
+  ``TeacherDistill``; MMRazor would look an ``EncoderDecoder`` up in its own registry and fail;
+- a recorder that names a module the student lacks is reported with the closest module names.
+
+Trainable parts of the losses (e.g. USKD's weak classifier) live in ``distiller.distill_losses``:
+they are optimised with the student and saved in the checkpoint; the student-only export
+(``StudentCheckpointHook``) leaves them out.
+"""
+from typing import Union
+
+from mmengine.model import BaseModel
+from mmrazor.models.algorithms import SelfDistill
+from mmrazor.registry import MODELS
+
+from ..utils import check_recorder_sources, resolve_model_cfg
+
+
+@MODELS.register_module()
+class TeacherFreeDistill(SelfDistill):
+    """Self-distillation of ``architecture`` with a ``ConfigurableDistiller`` and no teacher.
+
+    Args:
+        architecture: the student: a model dict, ``dict(cfg_path=..., **overrides)`` or a model.
+        distiller: the distiller config; its recorders (student and ``teacher_recorders`` alike)
+            hook the student.
+        **kwargs: the other arguments of ``mmrazor.SelfDistill`` (``data_preprocessor``,
+            ``calculate_student_loss``, ...).
+    """
+
+    def __init__(self, architecture: Union[dict, BaseModel], distiller: dict, **kwargs) -> None:
+        if 'teacher' in kwargs or 'teacher_ckpt' in kwargs:
+            raise ValueError('TeacherFreeDistill has no teacher; remove `teacher`/`teacher_ckpt`, or '
+                             'use TeacherDistill for distillation from a teacher.')
+        architecture = resolve_model_cfg(architecture, 'student')
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        for role in ('student', 'teacher'):
+            check_recorder_sources(distiller.get(f'{role}_recorders'), architecture, 'student')
+        super().__init__(architecture=architecture, distiller=distiller, **kwargs)
