@@ -7,7 +7,7 @@ randomly initialised weights, so that the strict teacher loading runs for real.
 """
 import copy
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from mmengine.config import Config, ConfigDict

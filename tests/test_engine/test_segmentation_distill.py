@@ -2,7 +2,6 @@
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, MODELS
 from mmengine.runner import load_checkpoint

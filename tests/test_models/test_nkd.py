@@ -6,7 +6,6 @@ arithmetic. The config tests check that the labels the recorders deliver are the
 own loss used, and that the distillation loss on those records equals the reference.
 """
 import copy
-import glob
 import math
 import os.path as osp
 
@@ -18,10 +17,9 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses import NKDLoss
-from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch, smoke_train_step
+from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NKD_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'nkd', '*.py')))
 SEG_CFG = osp.join(REPO, 'configs/nkd/'
                    'nkd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py')
 CWD_DEMO_CFG = osp.join(REPO, 'configs/demo/cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
@@ -133,13 +131,6 @@ def test_shape_mistakes_are_explained():
         NKDLoss()(torch.randn(2, 5), torch.randn(2, 6), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match='anchor-head labels'):
         NKDLoss()(torch.randn(1, 8, 2, 2), torch.randn(1, 8, 2, 2), torch.zeros(1, 7, dtype=torch.long))
-
-
-@pytest.mark.parametrize('config', NKD_CONFIGS, ids=osp.basename)
-def test_config_steps_once(config, tmp_path):
-    log_vars = smoke_train_step(Config.fromfile(config), str(tmp_path))
-    assert any(k.startswith('distill.loss_nkd') for k in log_vars), sorted(log_vars)
-    assert all(math.isfinite(float(v)) for v in log_vars.values()), log_vars
 
 
 def build_light(config: str, work_dir: str, teacher_cfg: str, extra_teacher_recorders=None):
