@@ -5,11 +5,6 @@ custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 teacher_cfg = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py'
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'  # noqa: E501
-inherit_from_teacher = False  # True: "inheritance", the student's neck and head start from the teacher's
-if inherit_from_teacher:
-    _base_.model.neck.init_cfg = dict(type='Pretrained', prefix='neck', checkpoint=teacher_ckpt)
-    _base_.model.rpn_head.init_cfg = dict(type='Pretrained', prefix='rpn_head', checkpoint=teacher_ckpt)
-    _base_.model.roi_head.init_cfg = dict(type='Pretrained', prefix='roi_head', checkpoint=teacher_ckpt)
 
 model = dict(
     _delete_=True,
@@ -19,6 +14,7 @@ model = dict(
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
     teacher_forward='feat',  # backbone + neck only
+    inherit_from_teacher=[],  # ['neck', 'rpn_head', 'roi_head']: "inheritance" (student starts from the teacher)
     acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256, num_masks=6,
               loss_weight=1.0, div_weight=1.0, mask_learning='joint', channel_mask='literal'))
 custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]

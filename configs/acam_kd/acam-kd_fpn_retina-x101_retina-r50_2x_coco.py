@@ -1,23 +1,11 @@
 # ACAM-KD on the five FPN levels: RetinaNet X101-64x4d (mmdet 2x, 40.8 mAP) teaches RetinaNet R50 (2x,
 # 37.4). Paper target: 41.5 mAP (README.md).
-_base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
-custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+_base_ = ['./acam-kd_fpn_retina-r101_retina-r50_2x_coco.py']
 
 teacher_cfg = 'mmdet::retinanet/retinanet_x101-64x4d_fpn_2x_coco.py'
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_x101_64x4d_fpn_2x_coco/retinanet_x101_64x4d_fpn_2x_coco_20200131-bca068ab.pth'  # noqa: E501
-inherit_from_teacher = False  # True: "inheritance", the student's neck and head start from the teacher's
-if inherit_from_teacher:
-    _base_.model.neck.init_cfg = dict(type='Pretrained', prefix='neck', checkpoint=teacher_ckpt)
-    _base_.model.bbox_head.init_cfg = dict(type='Pretrained', prefix='bbox_head', checkpoint=teacher_ckpt)
 
 model = dict(
-    _delete_=True,
-    _scope_='mmrazor',
-    type='ACAMKDDistill',
-    architecture=_base_.model,
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
-    teacher_forward='feat',  # backbone + neck only
-    acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256, num_masks=6,
-              loss_weight=1.0, div_weight=1.0, mask_learning='joint', channel_mask='literal'))
-custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
+    inherit_from_teacher=[])  # ['neck', 'bbox_head']: "inheritance" (student starts from the teacher)

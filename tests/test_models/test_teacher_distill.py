@@ -123,3 +123,18 @@ def test_predict_evaluates_the_student(distill_cfg, teacher_ckpt):
 def test_unknown_teacher_forward_is_an_error(distill_cfg, teacher_ckpt):
     with pytest.raises(ValueError, match='teacher_forward must be one of'):
         build(distill_cfg, teacher_ckpt=teacher_ckpt, teacher_forward='all')
+
+
+def test_inheritance_copies_teacher_modules_and_survives_init_weights(tmp_path):
+    cfg = Config.fromfile(CWD_CFG).model
+    cfg.teacher = dict(cfg_path=TEACHER_CFG, bbox_head=dict(feat_channels=32, stacked_convs=1))
+    cfg.teacher_ckpt = write_random_teacher(cfg, str(tmp_path / 'teacher.pth'))
+    cfg.inherit_from_teacher = ['bbox_head']
+    model = MODELS.build(cfg)
+    model.init_weights()
+    teacher_head = model.teacher.bbox_head.state_dict()
+    for key, value in model.architecture.bbox_head.state_dict().items():
+        assert torch.equal(value, teacher_head[key]), key
+    cfg.inherit_from_teacher = ['neck']  # student neck reads 16..128 channels, the teacher's 64..512
+    with pytest.raises(ValueError, match="teacher's 'neck' does not fit"):
+        MODELS.build(cfg)

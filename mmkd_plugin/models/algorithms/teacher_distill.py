@@ -10,13 +10,16 @@ keep working):
 - the teacher runs only what distillation needs (``teacher_forward``): its features
   (``'feat'``: backbone + neck), its raw head outputs (``'tensor'``) or its losses (``'loss'``);
 - a recorder that names a module the model lacks is reported with the closest module names;
+- ``inherit_from_teacher=['neck', 'bbox_head']`` starts those student modules from the loaded
+  teacher's weights ("inheritance", Kang et al., NeurIPS 2021), shapes checked, after which
+  ``init_weights()`` leaves them alone;
 - the student's data preprocessor is always used (teacher and student share it, as in MMRazor), also
   when the Runner injects a config's top-level ``data_preprocessor`` into the model dict.
 
 Validation and testing evaluate the student only (``mode='predict'`` goes to ``architecture``). To
 evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')``.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -25,7 +28,8 @@ from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import check_recorder_sources, load_teacher_checkpoint, resolve_model_cfg
+from ..utils import (check_recorder_sources, inherit_modules, load_teacher_checkpoint,
+                     resolve_model_cfg)
 
 TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
 
@@ -39,6 +43,8 @@ class TeacherDistill(SingleTeacherDistill):
         teacher: the teacher, in the same forms.
         teacher_ckpt: path of the teacher's checkpoint (required; loaded strictly).
         distiller: the distiller config, e.g. ``dict(type='ConfigurableDistiller', ...)``.
+        inherit_from_teacher: names of student modules (e.g. ``['neck', 'bbox_head']``) initialised
+            from the teacher's modules of the same names; every key and shape must match.
         teacher_forward: what the teacher runs each step: ``'feat'`` (``extract_feat``: backbone and
             neck; for FPN/feature distillation), ``'tensor'`` (the network's raw outputs, no loss
             and no post-processing; for logit distillation) or ``'loss'`` (the full loss forward,
@@ -53,6 +59,7 @@ class TeacherDistill(SingleTeacherDistill):
                  teacher_ckpt: Optional[str],
                  distiller: dict,
                  teacher_forward: str = 'tensor',
+                 inherit_from_teacher: Sequence[str] = (),
                  **kwargs) -> None:
         if teacher_forward not in TEACHER_FORWARDS:
             raise ValueError(f'teacher_forward must be one of {TEACHER_FORWARDS}, got {teacher_forward!r}.')
@@ -69,6 +76,7 @@ class TeacherDistill(SingleTeacherDistill):
         if isinstance(teacher, dict):
             teacher = MODELS.build(teacher)
         load_teacher_checkpoint(teacher, teacher_ckpt)
+        inherit_modules(architecture, teacher, inherit_from_teacher)
         # MMRazor hooks the recorders inside __init__ and fails with a bare assertion on a wrong name.
         check_recorder_sources(distiller.get('student_recorders'), architecture, 'student')
         check_recorder_sources(distiller.get('teacher_recorders'), teacher, 'teacher')

@@ -5,7 +5,7 @@ classes or architecture differ from its checkpoint trains students silently agai
 (open-mmlab/mmrazor#456). Here a teacher either matches its checkpoint exactly or the run stops.
 """
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -71,3 +71,27 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]) -> 
     teacher.load_state_dict(state, strict=True)
     print_log(f'Loaded teacher checkpoint {teacher_ckpt} strictly ({len(state)} tensors).',
               logger='current')
+
+
+def inherit_modules(student: nn.Module, teacher: nn.Module, names: Sequence[str]) -> None:
+    """Copy the teacher's ``names`` modules into the student's ("inheritance" initialisation).
+
+    The copied modules are marked initialised, so that ``init_weights()`` does not overwrite them.
+
+    Raises:
+        ValueError: a name is not a module of both models, or their weights differ in keys or shapes.
+    """
+    student_modules, teacher_modules = dict(student.named_modules()), dict(teacher.named_modules())
+    for name in names:
+        if name not in student_modules or name not in teacher_modules:
+            raise ValueError(f'inherit_from_teacher: {name!r} must name a module of both the student '
+                             f'and the teacher (e.g. "neck", "bbox_head").')
+        state = teacher_modules[name].state_dict()
+        mismatch = state_dict_mismatch(student_modules[name], state)
+        if mismatch:
+            raise ValueError(f'inherit_from_teacher: the teacher\'s {name!r} does not fit the '
+                             f'student\'s:{mismatch}\nInherit only modules of identical shape.')
+        student_modules[name].load_state_dict(state, strict=True)
+        student_modules[name]._is_init = True
+        print_log(f'Student {name!r} initialised from the teacher ({len(state)} tensors).',
+                  logger='current')
