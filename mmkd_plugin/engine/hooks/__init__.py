@@ -1,4 +1,5 @@
 from .acam_kd_mask_logger_hook import ACAMKDMaskLoggerHook
+from .pskd_hook import PSKDHook
 from .student_checkpoint_hook import StudentCheckpointHook
 
-__all__ = ['ACAMKDMaskLoggerHook', 'StudentCheckpointHook']
+__all__ = ['ACAMKDMaskLoggerHook', 'PSKDHook', 'StudentCheckpointHook']

@@ -1,0 +1,8 @@
+# Demo: PS-KD on the quarter-width DeepLabV3-R18 student, generated Cityscapes data, 600 iterations on
+# CPU. PSKDLoss replaces the decode head's CE; the snapshot is refreshed every 100 iterations (the
+# demo set is one batch per pass, so the default of one pass would snapshot every iteration).
+_base_ = ['./deeplabv3_r18-w16_synthetic-cityscapes.py']
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+
+model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
+custom_hooks = [dict(type='PSKDHook', alpha_T=0.8, mode='snapshot', snapshot_interval=100)]

@@ -1,0 +1,310 @@
+"""PS-KD's training-loop side: the α_t schedule and the previous predictions, fed to a PS-KD loss.
+
+Kim et al., "Self-Knowledge Distillation with Progressive Refinement of Targets", ICCV 2021
+(arXiv 2006.12000; lgcnsai/PS-KD-Pytorch ``main.py``). The student's own earlier predictions soften
+its targets, ỹ_t = (1 − α_t)·onehot(y) + α_t·p_{t−1}(x), more and more as training goes on:
+
+- epoch-based loops (the official schedule): α_t = α_T · (t + 1) / E for epoch t = 0 … E−1, constant
+  within the epoch;
+- iteration-based loops (mmseg): α_i = α_T · (i + 1) / I for iteration i = 0 … I−1, updated every
+  iteration; α reaches α_T at the last iteration, as at the last epoch.
+
+The previous predictions p_{t−1} come in two modes:
+
+- ``'memory'`` (the official method; (N, C) classifiers): a CPU table of every sample's last softmax
+  output, addressed by the data sample's ``sample_idx`` (``pskd_memory.py``). Unwritten rows train on
+  the label (epoch 0); rows are written after each step, all-gathered across processes.
+- ``'snapshot'`` (dense prediction, where a per-pixel memory would be GBs and misaligned by random
+  crops and flips; methods.md §6): a frozen copy of the student, refreshed at every epoch boundary
+  (``snapshot_interval=None`` with an epoch-based loop) or every ``snapshot_interval`` iterations
+  (default for iteration-based loops: one pass over the data, ⌈len(dataset) / (batch · world size)⌉),
+  run in eval mode and without gradient on the current, already preprocessed batch: one extra
+  forward per step. Until the first snapshot the student trains on the labels.
+
+How the targets reach the loss: the model stays the stock one; its head's cross-entropy is replaced by
+``PSKDLoss`` (softmax heads) or ``PSKDFocalLoss`` (sigmoid heads). A forward pre-hook on the student,
+in ``mode='loss'``, reads the memory or runs the snapshot on the batch the student is about to see,
+and ``feed``s α and the predictions to that loss, which builds the soft targets. The snapshot gives
+its ``mode='tensor'`` output (a classifier's or decode head's logits, a dense detection head's
+per-level classification maps); for an RoI head (Faster R-CNN), its features, and its RoI head is run
+on the student's sampled RoIs when the loss asks. In an MMRazor algorithm the student
+(``architecture``) is hooked.
+
+Nothing is lost on resume: α, the snapshot (with the iteration it was taken) and the memory are
+saved in the checkpoint under ``'pskd'`` (plain tensors, so ``weights_only`` loading accepts them) and
+restored when the run resumes; ``load_from`` without resume starts PS-KD afresh.
+"""
+import copy
+import math
+from typing import Optional
+
+import torch
+from mmengine.dist import get_world_size
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+from mmengine.runner import EpochBasedTrainLoop
+from torch import Tensor, nn
+
+from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDLoss, PSKDTargetsMixin
+from .pskd_memory import PredictionMemory, gather_rows
+
+MODES = ('snapshot', 'memory')
+DENSE_HEADS = ('decode_head', 'auxiliary_head', 'bbox_head', 'roi_head', 'rpn_head', 'mask_head')
+MISSING_SAMPLE_IDX = (
+    "PSKDHook(mode='memory') addresses its memory by each data sample's `sample_idx`, which this "
+    "batch's data samples lack. MMEngine's datasets set it, but the packing transform must keep it: add "
+    "'sample_idx' to its meta_keys, e.g. dict(type='PackSegInputs', meta_keys=(<its default keys>, "
+    "'sample_idx')). mmdet's PackDetInputs and mmseg's PackSegInputs leave it out by default; "
+    "mmpretrain's PackInputs keeps it.")
+
+
+@HOOKS.register_module()
+class PSKDHook(Hook):
+    """Progressive self-knowledge distillation: α_t schedule, snapshot or memory, checkpointing.
+
+    Args:
+        alpha_T: α at the end of training, in [0, 1] (official default 0.8).
+        mode: ``'snapshot'`` (a frozen copy of the student run on each batch) or ``'memory'`` (the
+            official per-sample table of softmax outputs; (N, C) classifiers only).
+        snapshot_interval: iterations between snapshots. None: every epoch boundary for epoch-based
+            loops, one pass over the data for iteration-based ones. Snapshot mode only.
+    """
+
+    # After an iteration the memory must be written before CheckpointHook (VERY_LOW) saves it.
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, alpha_T: float = 0.8, mode: str = 'snapshot',
+                 snapshot_interval: Optional[int] = None) -> None:
+        if not 0 <= alpha_T <= 1:
+            raise ValueError(f'alpha_T must be in [0, 1] (the official default is 0.8), got {alpha_T}.')
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}.')
+        if snapshot_interval is not None:
+            if mode != 'snapshot':
+                raise ValueError("snapshot_interval applies to mode='snapshot' only; remove it.")
+            if not isinstance(snapshot_interval, int) or snapshot_interval < 1:
+                raise ValueError(f'snapshot_interval must be a positive number of iterations, got '
+                                 f'{snapshot_interval!r}.')
+        self.alpha_T = alpha_T
+        self.mode = mode
+        self.snapshot_interval = snapshot_interval
+        self.alpha = 0.0
+        self.snapshot: Optional[nn.Module] = None
+        self.snapshot_iter = -1  # the iteration the snapshot was taken at; -1: none yet
+        self.memory: Optional[PredictionMemory] = None
+        self._handles = []
+        self._indices: Optional[Tensor] = None
+        self._step = None
+        self._roi_head_name: Optional[str] = None
+        self._rois: Optional[Tensor] = None
+
+    @staticmethod
+    def student(runner) -> nn.Module:
+        """The model the hook softens: ``runner.model`` unwrapped, or an algorithm's student."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        return getattr(model, 'architecture', model)
+
+    def before_train(self, runner) -> None:
+        self.by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
+        fresh = runner.iter == 0  # not resumed (``load_from`` alone also starts PS-KD afresh)
+        if self.mode == 'snapshot':
+            self.interval = self.snapshot_interval or (None if self.by_epoch else self._pass_length(runner))
+            if fresh:
+                self.snapshot_iter = -1
+        elif self.memory is None or fresh:
+            self.memory = PredictionMemory(len(runner.train_dataloader.dataset))
+        self.attach(self.student(runner))
+        every = ('every epoch' if self.by_epoch else 'every iteration')
+        snap = (f', snapshot every {self.interval} iterations' if getattr(self, 'interval', None)
+                else ', snapshot every epoch' if self.mode == 'snapshot' else '')
+        runner.logger.info(f'PSKDHook: mode={self.mode}, alpha_T={self.alpha_T} (alpha set {every}'
+                           f'{snap}), loss {type(self.loss).__name__}.')
+
+    def after_train(self, runner) -> None:
+        self.detach()
+
+    def attach(self, student: nn.Module) -> None:
+        """Find the student's PS-KD loss, make the snapshot (snapshot mode), hook the loss forward."""
+        self.loss = self._find_loss(student)
+        if self.mode == 'snapshot':
+            self._ensure_snapshot(student)
+        self.detach()
+        self._handles = [
+            student.register_forward_pre_hook(self._before_forward, with_kwargs=True),
+            student.register_forward_hook(self._after_forward, with_kwargs=True)]
+        if self.mode == 'snapshot' and self._roi_head_name is not None:
+            extractor = student.get_submodule(self._roi_head_name).bbox_roi_extractor
+            self._handles.append(extractor.register_forward_pre_hook(self._capture_rois))
+
+    def detach(self) -> None:
+        """Remove the forward hooks from the student."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _find_loss(self, student: nn.Module) -> nn.Module:
+        found = [(name, m) for name, m in student.named_modules() if isinstance(m, PSKDTargetsMixin)]
+        if len(found) != 1:
+            names = [name for name, _ in found]
+            raise ValueError(
+                f'PSKDHook needs exactly one PS-KD loss in the student, found {names or "none"}. Replace '
+                "the CE of the head to soften, e.g. decode_head.loss_decode=dict(type='mmrazor.PSKDLoss') "
+                "(mmseg), bbox_head.loss_cls=dict(type='mmrazor.PSKDFocalLoss', use_sigmoid=True, ...) "
+                '(RetinaNet); auxiliary heads keep their CrossEntropyLoss.')
+        name, loss = found[0]
+        self._roi_head_name = None
+        if self.mode == 'memory' and (not isinstance(loss, PSKDLoss) or name.split('.')[0] in DENSE_HEADS):
+            raise ValueError(f"PSKDHook(mode='memory') keeps one (C,) row per sample, for classifiers; "
+                             f"{name} is a detection/segmentation loss: use mode='snapshot'.")
+        if self.mode == 'snapshot' and 'roi_head' in name.split('.'):
+            self._roi_head_name = name[:name.index('roi_head') + len('roi_head')]
+            roi_head = student.get_submodule(self._roi_head_name)
+            if hasattr(roi_head, 'num_stages') or not hasattr(roi_head, 'bbox_roi_extractor'):
+                raise NotImplementedError(
+                    f'{self._roi_head_name} is a {type(roi_head).__name__}; PSKDHook runs the snapshot '
+                    "on the student's sampled RoIs for a single-stage RoI head (StandardRoIHead: Faster "
+                    'R-CNN, Mask R-CNN) only.')
+        for head_name, head in student.named_modules():
+            decode = getattr(head, 'loss_decode', None)
+            members = list(decode) if isinstance(decode, nn.ModuleList) else [decode]
+            if any(m is loss for m in members) and hasattr(head, 'align_corners') \
+                    and head.align_corners != getattr(loss, 'align_corners', head.align_corners):
+                raise ValueError(f'{name}.align_corners={loss.align_corners} but {head_name}.align_corners='
+                                 f'{head.align_corners}; set the loss\'s to the head\'s, so that the '
+                                 'snapshot logits are upsampled like the student\'s.')
+        return loss
+
+    def _ensure_snapshot(self, student: nn.Module) -> None:
+        if self.snapshot is not None:
+            return
+        snapshot = copy.deepcopy(student)
+        for module in snapshot.modules():  # hooks copied from the student (recorders, ours) must not run
+            for attr in ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks'):
+                getattr(module, attr).clear()
+            if isinstance(module, PSKDTargetsMixin):
+                module.feed(None)
+        self.snapshot = snapshot.requires_grad_(False).eval()
+
+    @staticmethod
+    def _pass_length(runner) -> int:
+        loader = runner.train_dataloader
+        if loader.batch_size is None:
+            return len(loader)
+        return max(1, math.ceil(len(loader.dataset) / (loader.batch_size * get_world_size())))
+
+    def before_train_epoch(self, runner) -> None:
+        if not self.by_epoch:
+            return
+        self.alpha = self.alpha_T * (runner.epoch + 1) / runner.max_epochs
+        if self.mode == 'snapshot' and self.interval is None and runner.epoch > 0:
+            self.take_snapshot(runner)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if not self.by_epoch:
+            self.alpha = self.alpha_T * (runner.iter + 1) / runner.max_iters
+        if self.mode == 'snapshot' and self.interval and runner.iter > 0 \
+                and runner.iter % self.interval == 0:
+            self.take_snapshot(runner)
+        runner.message_hub.update_scalar('train/pskd_alpha', self.alpha)
+
+    def take_snapshot(self, runner) -> None:
+        """Copy the student's current weights and buffers into the frozen snapshot."""
+        self.snapshot.load_state_dict(self.student(runner).state_dict())
+        self.snapshot.eval()
+        self.snapshot_iter = runner.iter
+
+    def _before_forward(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
+        if mode != 'loss' or not module.training:
+            return
+        inputs = kwargs['inputs'] if 'inputs' in kwargs else args[0]
+        data_samples = kwargs.get('data_samples', args[1] if len(args) > 1 else None)
+        previous = PreviousPredictions(alpha=self.alpha)
+        if self.mode == 'snapshot':
+            if self.snapshot_iter >= 0 and self.alpha > 0:
+                previous.logits = self._snapshot_logits(inputs, data_samples)
+        else:
+            self._indices = self.sample_indices(data_samples)
+            previous.probs, previous.seen = self.memory.lookup(self._indices)
+            previous.record = True
+        self.loss.feed(previous)
+
+    def _snapshot_logits(self, inputs: Tensor, data_samples):
+        """The snapshot's classification logits for this batch (see ``PreviousPredictions``)."""
+        with torch.no_grad():
+            if self._roi_head_name is None:
+                out = self.snapshot(inputs, data_samples, mode='tensor')
+                return out[0] if isinstance(out, (tuple, list)) else out
+            feats = self.snapshot.extract_feat(inputs)
+        roi_head = self.snapshot.get_submodule(self._roi_head_name)
+
+        def roi_logits() -> Tensor:  # called by the loss, after the student sampled its RoIs
+            with torch.no_grad():
+                return roi_head._bbox_forward(feats, self._rois)['cls_score']
+        return roi_logits
+
+    def _capture_rois(self, module: nn.Module, args: tuple) -> None:
+        if self.loss.previous is not None:
+            self._rois = args[1]
+
+    def _after_forward(self, module: nn.Module, args: tuple, kwargs: dict, output) -> None:
+        previous = self.loss.previous
+        if previous is None:
+            return
+        calls, recorded = self.loss.calls, self.loss.recorded
+        self.loss.feed(None)
+        if previous.logits is not None:
+            levels = len(previous.logits) if isinstance(previous.logits, (list, tuple)) else 1
+            if calls != levels:
+                raise RuntimeError(
+                    f'{type(self.loss).__name__} used {calls} of the snapshot\'s {levels} logit tensors '
+                    'in this forward; it must be the loss of the head whose outputs `mode="tensor"` '
+                    'returns (the decode head, a dense detection head, a classifier head).')
+        if previous.record:
+            if len(recorded) != 1 or len(recorded[0]) != len(self._indices):
+                rows = [len(r) for r in recorded]
+                raise ValueError(f"PSKDHook(mode='memory') needs one (C,) row per sample: the loss gave "
+                                 f'{rows} rows for {len(self._indices)} samples. Use mode=\'snapshot\' '
+                                 'for detection and segmentation heads.')
+            self._step = (self._indices, recorded[0])
+
+    @staticmethod
+    def sample_indices(data_samples) -> Tensor:
+        """The ``sample_idx`` of each data sample, as an int64 tensor (clear error if missing)."""
+        indices = [getattr(ds, 'metainfo', {}).get('sample_idx') for ds in data_samples or []]
+        if not indices or any(i is None for i in indices):
+            raise KeyError(MISSING_SAMPLE_IDX)
+        return torch.tensor(indices, dtype=torch.long)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self._step is None:
+            return
+        indices, probs = self._step
+        self._step = None
+        self.memory.write(*gather_rows(indices.to(probs.device), probs))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = dict(mode=self.mode, alpha_T=self.alpha_T, alpha=self.alpha,
+                     snapshot_iter=self.snapshot_iter)
+        if self.snapshot is not None and self.snapshot_iter >= 0:
+            state['snapshot'] = {k: v.detach().cpu() for k, v in self.snapshot.state_dict().items()}
+        if self.memory is not None:
+            state['memory'] = self.memory.state_dict()
+        checkpoint['pskd'] = state
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('pskd')
+        if state is None or not runner._resume:
+            return
+        if state['mode'] != self.mode:
+            raise ValueError(f"the checkpoint was trained with PSKDHook(mode={state['mode']!r}), this run "
+                             f'has mode={self.mode!r}; resume with the same mode.')
+        self.alpha = state['alpha']
+        self.snapshot_iter = state['snapshot_iter']
+        if 'snapshot' in state:
+            self._ensure_snapshot(self.student(runner))
+            self.snapshot.load_state_dict(state['snapshot'])
+        if 'memory' in state:
+            self.memory = PredictionMemory(len(runner.train_dataloader.dataset))
+            self.memory.load_state_dict(state['memory'])

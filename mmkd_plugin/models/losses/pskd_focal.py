@@ -1,0 +1,109 @@
+"""PS-KD for one-stage detectors with per-class sigmoid scores (RetinaNet): a soft-target focal loss.
+
+PS-KD (Kim et al., ICCV 2021, arXiv 2006.12000) softens a softmax target; RetinaNet, FCOS and GFL
+score each class with its own sigmoid and have no background class, and BCKD (Yang et al., ICCV 2023,
+arXiv 2308.14286) argues against forcing a softmax on them. So the soft target is built per class,
+as a Bernoulli probability (methods.md §6):
+
+    t_k = (1 − α) · onehot(y)_k + α · σ(z^snap_k),        (background anchors: onehot = 0)
+
+and the focal loss is given the soft-target form of Quality Focal Loss (Li et al., "Generalized
+Focal Loss", NeurIPS 2020), keeping RetinaNet's class balance interpolated in t:
+
+    L_k = BCE(σ(z_k), t_k) · (a·t_k + (1 − a)·(1 − t_k)) · |t_k − σ(z_k)|^γ.
+
+For t ∈ {0, 1}, |t − σ| is the focal ``p_t`` term, so with α = 0 this is exactly mmdet's sigmoid
+``FocalLoss``; for soft t the modulating factor vanishes at σ = t, where the BCE is minimal (the
+``p_t`` form would not). Anchors are weighted and averaged as mmdet does (``label_weights``,
+``avg_factor`` = number of positives).
+
+The snapshot's classification maps come from ``snapshot(..., mode='tensor')`` = (cls_scores,
+bbox_preds): one (N, A·C, H, W) map per FPN level. mmdet's ``AnchorHead.loss_by_feat_single`` calls
+the loss once per level, in level order, on ``cls_score.permute(0, 2, 3, 1).reshape(-1, C)``; the
+i-th call here takes level i and reshapes it the same way (and checks the size).
+
+Replace ``type='FocalLoss'`` by ``type='mmrazor.PSKDFocalLoss'`` in ``bbox_head.loss_cls`` and keep
+the other keys (``use_sigmoid=True`` must stay: mmdet reads it from the config to size the head).
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmrazor.registry import MODELS
+from torch import Tensor, nn
+
+from .pskd import REDUCTIONS, PSKDTargetsMixin, reduce_loss
+
+
+@MODELS.register_module()
+class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
+    """Soft-target (QFL-form) focal loss for PS-KD on sigmoid classification heads.
+
+    Args:
+        use_sigmoid: must be True (sigmoid heads); kept for mmdet's head, which reads it.
+        gamma: focal exponent γ (RetinaNet: 2.0).
+        alpha: focal class balance a of the positive term (RetinaNet: 0.25); not PS-KD's α_t,
+            which comes from ``PSKDHook``.
+        loss_weight: weight of the loss.
+        reduction: 'mean', 'sum' or 'none'.
+    """
+
+    def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25,
+                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+        super().__init__()
+        if not use_sigmoid:
+            raise ValueError('PSKDFocalLoss is for sigmoid heads (use_sigmoid=True); for a softmax head '
+                             '(an RoI head) use PSKDLoss.')
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}.')
+        self.use_sigmoid = use_sigmoid
+        self.gamma = gamma
+        self.alpha = alpha
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+        self.feed(None)
+
+    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None) -> Tensor:
+        """Loss of ``pred`` (M, C) logits against ``target`` (M,) labels in [0, C] (C = background).
+
+        Args:
+            pred: classification logits of one level, (M, C).
+            target: anchor labels; C marks background.
+            weight: (M,) or (M, C) anchor weights (mmdet ``label_weights``).
+            avg_factor: divisor of the summed loss (mmdet: the number of positive anchors).
+            reduction_override: 'none', 'mean' or 'sum'.
+        """
+        reduction = reduction_override or self.reduction
+        logits = pred.float()
+        if logits.dim() != 2 or target.shape != logits.shape[:1]:
+            raise ValueError(f'PSKDFocalLoss takes (M, C) logits and (M,) labels, got '
+                             f'{tuple(logits.shape)} and {tuple(target.shape)}.')
+        num_classes = logits.shape[1]
+        onehot = F.one_hot(target.long().clamp(0, num_classes), num_classes + 1)[:, :num_classes].float()
+        soft = self._soft_targets(logits, onehot)
+        prob = logits.sigmoid()
+        loss = F.binary_cross_entropy_with_logits(logits, soft, reduction='none')
+        balance = self.alpha * soft + (1 - self.alpha) * (1 - soft)
+        loss = loss * balance * (soft - prob).abs().pow(self.gamma)
+        if weight is not None:
+            weight = weight.float()
+            loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
+        valid = torch.ones_like(loss, dtype=torch.bool)
+        return self.loss_weight * reduce_loss(loss, valid, reduction, avg_factor, False)
+
+    def _soft_targets(self, logits: Tensor, onehot: Tensor) -> Tensor:
+        previous = self.previous
+        if previous is not None and previous.record:
+            raise ValueError("PSKDHook(mode='memory') does not apply to dense detection heads; use "
+                             "mode='snapshot'.")
+        if previous is None or previous.alpha == 0 or previous.logits is None:
+            return onehot
+        prev = self._next_logits().float()
+        if prev.dim() == 4:  # (N, A*C, H, W), as the head outputs it
+            prev = prev.permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
+        if prev.shape != logits.shape:
+            raise ValueError(f'snapshot logits of level {self.calls - 1} give {tuple(prev.shape)} rows, '
+                             f'the student level has {tuple(logits.shape)}; the loss must be called once '
+                             'per level, in order (mmdet AnchorHead.loss_by_feat_single).')
+        return (1 - previous.alpha) * onehot + previous.alpha * prev.sigmoid()
