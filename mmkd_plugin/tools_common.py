@@ -1,6 +1,34 @@
-"""Config edits shared by the command-line tools."""
+"""Config handling shared by the command-line tools (tools/train.py, tools/test.py)."""
+import argparse
+import os
+import os.path as osp
+
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments every mmdet/mmseg-style tool takes: work dir, overrides, launcher."""
+    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=2 '
+                        'model.teacher_ckpt=teacher.pth')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """``args.config`` with the overrides, launcher and work dir applied (mmdet's tool behaviour)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def configure_amp(cfg: Config) -> None:
@@ -13,3 +41,26 @@ def configure_amp(cfg: Config) -> None:
         cfg.optim_wrapper.type = 'AutocastOptimWrapper'
         cfg.optim_wrapper.dtype = 'bfloat16'
         cfg.optim_wrapper.pop('loss_scale', None)
+
+
+def configure_cpu_distributed(cfg: Config) -> None:
+    """Let ``torchrun`` (``tools/dist_train.sh``) run on machines without a GPU, with gloo.
+
+    MMEngine's ``init_dist`` binds every process to a GPU (``torch.cuda.set_device``) and its DDP
+    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without CUDA. Here the process group is
+    started with gloo from torchrun's environment (the Runner then skips ``init_dist``) and DDP gets
+    no device ids. Nothing changes on a GPU machine or without a launcher.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {cfg.launcher} needs GPUs here; on CPU use torchrun '
+                           '(tools/dist_train.sh, --launcher pytorch), which runs on gloo.')
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group('gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper

@@ -94,3 +94,23 @@ def test_plain_segmentor_config_trains_and_tests(tmp_path, synthetic_cityscapes)
     assert 'Saving checkpoint at 4 iterations' in out, out[-2000:]
     tested = _tool(tmp_path, osp.join(REPO, 'tools', 'test.py'), config, 'w/iter_4.pth')
     assert re.search(r'mIoU: [0-9.]+', tested)
+
+
+def test_dist_train_script_runs_two_processes_on_gloo(workspace):
+    """tools/dist_train.sh (torchrun) on a machine without GPU: 2 processes, gloo, real Runner DDP."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONWARNINGS='ignore', PORT=str(port),
+               PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    result = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), CWD_CFG, '2', '--work-dir', 'work_dirs/ddp',
+         '--cfg-options', 'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1', KEEP_BOXES],
+        cwd=workspace, env=env, capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
+    # 8 training images, 4 per process and step, 2 processes: one step per epoch.
+    assert re.search(r'Epoch\(train\) +\[1\]\[1/1\]', out), out[-3000:]
+    assert osp.isfile(workspace / 'work_dirs' / 'ddp' / 'epoch_1_student.pth')
