@@ -1,1 +1,1 @@
-pytest_plugins = ['tests.fixtures.synthetic_data']
+pytest_plugins = ['tests.fixtures.synthetic_data', 'tests.fixtures.threads']

@@ -34,13 +34,7 @@ ALPHA_T = 0.8
 SGD = dict(type='SGD', lr=0.5, momentum=0.9, nesterov=True, weight_decay=5e-4)  # official optimiser
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: on a shared 2-core machine OpenMP's thread handoff costs more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny models: see tests/fixtures/threads.py
 
 @MODELS.register_module(name='PSKDToyClassifier', force=True)
 class ToyClassifier(BaseModel):

@@ -27,13 +27,7 @@ RETINA_DEMO = osp.join(REPO, 'configs/demo/retinanet_r18-w16_synthetic-coco.py')
 FRCNN = osp.join(REPO, 'configs/pskd/pskd_faster-rcnn-r50_1x_coco.py')
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: on a shared 2-core machine OpenMP's thread handoff costs more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny models: see tests/fixtures/threads.py
 
 def official_pskd_loss(output, targets_onehot, prev, alpha_t):
     """loss/pskd_loss.py + main.py of the official code, for (N, C) outputs."""
