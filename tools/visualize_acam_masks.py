@@ -57,7 +57,7 @@ def spatial_masks(model, batch: Dict) -> Tuple[Dict[str, torch.Tensor], Tuple[in
     inputs, samples = data['inputs'], data['data_samples']
     distiller = model.distiller
     with distiller.teacher_recorders:
-        model._run_teacher(inputs, samples)
+        model.run_teacher(inputs, samples)
     with distiller.student_recorders:
         model.student(inputs, samples, mode='tensor')
     masks = {}

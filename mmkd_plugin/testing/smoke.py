@@ -15,7 +15,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, MODELS
 
 from mmkd_plugin.models.utils import resolve_model_cfg
-from .batches import packed_det_batch, packed_seg_batch
+from .batches import packed_batch_for
 
 SEG_TYPES = ('EncoderDecoder', 'CascadeEncoderDecoder')
 
@@ -87,16 +87,7 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
         model_cfg = offline_model_cfg(cfg, work_dir, seg_size)
         model = MODELS.build(model_cfg)
         model.init_weights()
-        if _student_type(model_cfg) in SEG_TYPES:
-            num_classes = _num_seg_classes(model)
-            batch = packed_seg_batch(seg_size, num_classes=num_classes)
-        else:
-            batch = packed_det_batch(det_size)
+        batch = packed_batch_for(model, det_size, seg_size)
         optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
         model.train()
         return model.train_step(batch, optim_wrapper)
-
-
-def _num_seg_classes(model: torch.nn.Module) -> int:
-    student = getattr(model, 'architecture', model)
-    return student.decode_head.num_classes

@@ -27,11 +27,9 @@ distillation machinery and loss. On a shared machine trust the minima.
 import argparse
 import copy
 import os.path as osp
-import statistics
 import sys
 import tempfile
-import time
-from typing import Callable, Dict, Tuple
+from typing import Callable
 
 import torch
 from mmengine.config import Config
@@ -43,7 +41,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
 import mmkd_plugin  # noqa: E402,F401
-from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch  # noqa: E402
+from mmkd_plugin.testing import offline_model_cfg, packed_batch_for  # noqa: E402
+from mmkd_plugin.testing.timing import interleaved_timings, print_timings, ratio  # noqa: E402
 from mmrazor.registry import MODELS as RAZOR_MODELS  # noqa: E402
 
 MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill')
@@ -63,28 +62,6 @@ def parse_args() -> argparse.Namespace:
                         help='torch intra-op threads (default: torch\'s). With 1 thread the CPU time '
                         'is not inflated by threads spinning while the machine is busy')
     return parser.parse_args()
-
-
-def interleaved_timings(fns: Dict[str, Callable[[], object]],
-                        iters: int) -> Dict[str, Dict[str, float]]:
-    """Wall and CPU seconds of each function over ``iters`` rounds that run them in turn.
-
-    Returns, per function, the minimum and the median of the wall-clock time and of the process CPU
-    time (all threads). Interleaving spreads drift in the machine's load evenly over the
-    measurements; on a shared machine the minimum is the least disturbed estimate of the cost.
-    """
-    for fn in fns.values():
-        fn()  # warm-up: allocator, lazily built anchors, etc.
-    times = {name: ([], []) for name in fns}
-    for _ in range(iters):
-        for name, fn in fns.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            fn()
-            times[name][0].append(time.perf_counter() - wall)
-            times[name][1].append(time.process_time() - cpu)
-    return {name: {'wall min': min(w), 'wall median': statistics.median(w),
-                   'CPU min': min(c), 'CPU median': statistics.median(c)}
-            for name, (w, c) in times.items()}
 
 
 def build_offline(config: str, work_dir: str, size) -> torch.nn.Module:
@@ -120,27 +97,18 @@ def main() -> None:
         built = [build_offline(config, work_dir, size) for config in args.configs]
         model, cfg = built[0]
         student, teacher = model.architecture, model.teacher
-        if hasattr(student, 'decode_head'):
-            batch = packed_seg_batch(size, args.batch, num_classes=student.decode_head.num_classes)
-        else:
-            batch = packed_det_batch(size, args.batch, boxes_per_image=(3, 2))
+        batch = packed_batch_for(model, size, size, args.batch, boxes_per_image=(3, 2))
         student_optim = build_optim_wrapper(student, copy.deepcopy(cfg.optim_wrapper))
-        teacher_forward_mode = getattr(model, 'teacher_forward', 'feat')
-
         def teacher_forward():
             data = model.data_preprocessor(copy.deepcopy(batch), training=True)
             with torch.no_grad():
-                if teacher_forward_mode == 'feat':
+                if hasattr(model, 'run_teacher'):  # what the algorithm runs each step
+                    model.run_teacher(data['inputs'], data['data_samples'])
+                else:  # MMRazor's FpnTeacherDistill
                     teacher.extract_feat(data['inputs'])
-                elif teacher_forward_mode == 'roi':
-                    rois = model.student_rois.get_recorder('rois').get_record_data(0, 1)
-                    teacher.roi_head._bbox_forward(teacher.extract_feat(data['inputs']), rois.detach())
-                else:
-                    mode = 'loss' if teacher_forward_mode == 'loss' else 'tensor'
-                    teacher(data['inputs'], data['data_samples'], mode=mode)
 
         steps = {f'KD step [{i}]': time_config(m, c, batch) for i, (m, c) in enumerate(built)}
-        if teacher_forward_mode == 'roi':
+        if getattr(model, 'teacher_forward', None) == 'roi':
             steps['KD step [0]']()  # the student's RoIs for the teacher
         results = interleaved_timings({
             'student step': lambda: student.train_step(copy.deepcopy(batch), student_optim),
@@ -149,17 +117,12 @@ def main() -> None:
         }, args.iters)
     for i, config in enumerate(args.configs):
         print(f'[{i}] {osp.basename(config)}')
-    columns = list(results['student step'])
     print(f'input {size[0]}x{size[1]}, batch {args.batch}, {args.iters} interleaved rounds, '
           f'{torch.get_num_threads()} threads, cpu (ms)')
-    print(f'  {"":<16}' + ''.join(f'{c:>13}' for c in columns))
-    for name, row in results.items():
-        print(f'  {name:<16}' + ''.join(f'{row[c] * 1000:13.1f}' for c in columns))
-    for name in steps:
-        ratios = [results[name][c] / (results['student step'][c] + results['teacher forward'][c])
-                  for c in columns]
-        print(f'  {"ratio " + name[-3:]:<16}' + ''.join(f'{r:13.3f}' for r in ratios)
-              + '   KD step / (student step + teacher forward)')
+    print_timings(results, {
+        f'ratio {name[-3:]}': ratio(name, ['student step', 'teacher forward'],
+                                    'KD step / (student step + teacher forward)')
+        for name in steps})
 
 
 if __name__ == '__main__':

@@ -20,11 +20,8 @@ minimum and the median of wall-clock and process CPU time; on a shared machine r
 import argparse
 import copy
 import os.path as osp
-import statistics
 import sys
 import tempfile
-import time
-from typing import Callable, Dict
 
 import torch
 from mmengine.config import Config
@@ -36,7 +33,8 @@ sys.path.insert(0, REPO)
 
 import mmkd_plugin  # noqa: E402,F401
 from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook  # noqa: E402
-from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch  # noqa: E402
+from mmkd_plugin.testing import offline_model_cfg, packed_batch_for  # noqa: E402
+from mmkd_plugin.testing.timing import interleaved_timings, print_timings, ratio  # noqa: E402
 
 DEFAULT_CONFIG = osp.join(REPO, 'configs/pskd/pskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py')
 
@@ -51,24 +49,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def interleaved_timings(fns: Dict[str, Callable[[], object]], iters: int) -> Dict[str, Dict[str, float]]:
-    """Min and median wall / process-CPU seconds of each function over rounds that run them in turn."""
-    for fn in fns.values():
-        fn()
-    times = {name: ([], []) for name in fns}
-    for _ in range(iters):
-        for name, fn in fns.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            fn()
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            times[name][0].append(time.perf_counter() - wall)
-            times[name][1].append(time.process_time() - cpu)
-    return {name: {'wall min': min(w), 'wall median': statistics.median(w),
-                   'CPU min': min(c), 'CPU median': statistics.median(c)}
-            for name, (w, c) in times.items()}
-
-
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -78,10 +58,7 @@ def main() -> None:
         student = MODELS.build(offline_model_cfg(cfg, work_dir, seg_size=size))
     student.init_weights()
     student.to(args.device).train()
-    if hasattr(student, 'decode_head'):
-        batch = packed_seg_batch(size, args.batch, num_classes=student.decode_head.num_classes)
-    else:
-        batch = packed_det_batch(size, args.batch, boxes_per_image=(3, 2))
+    batch = packed_batch_for(student, size, size, args.batch, boxes_per_image=(3, 2))
     optim = build_optim_wrapper(student, copy.deepcopy(cfg.optim_wrapper))
     hook = PSKDHook(mode='snapshot')
     hook.attach(student)
@@ -99,14 +76,10 @@ def main() -> None:
     results = interleaved_timings({'student step': lambda: step(0.0),
                                    'snapshot forward': snapshot_forward,
                                    'PS-KD step': lambda: step(0.5)}, args.iters)
-    columns = list(results['PS-KD step'])
     print(f'{osp.basename(args.config)}  input {size[0]}x{size[1]}, batch {args.batch}, '
           f'{args.iters} interleaved rounds, {torch.get_num_threads()} threads, {args.device} (ms)')
-    print(f'  {"":<18}' + ''.join(f'{c:>13}' for c in columns))
-    for name, row in results.items():
-        print(f'  {name:<18}' + ''.join(f'{row[c] * 1000:13.1f}' for c in columns))
-    ratios = [results['PS-KD step'][c] / results['student step'][c] for c in columns]
-    print(f'  {"ratio":<18}' + ''.join(f'{r:13.3f}' for r in ratios) + '   PS-KD step / student step')
+    print_timings(results, {'ratio': ratio('PS-KD step', ['student step'], 'PS-KD step / student step')},
+                  width=18)
 
 
 if __name__ == '__main__':

@@ -66,6 +66,12 @@ class RoITeacherDistill(TeacherDistill):
         self.student_rois = RecorderManager(dict(rois=dict(type='ModuleInputs', source=ROI_EXTRACTOR)))
         self.student_rois.initialize(self.student)
 
+    def run_teacher(self, batch_inputs: torch.Tensor,
+                    data_samples: Optional[List[BaseDataElement]]) -> None:
+        """The teacher's features and RoI head on the RoIs of the student's last loss forward."""
+        rois = self.student_rois.get_recorder('rois').get_record_data(record_idx=0, data_idx=1)
+        self.teacher.roi_head._bbox_forward(self.teacher.extract_feat(batch_inputs), rois.detach())
+
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         """Student loss forward (recorded), teacher RoI head on the student RoIs, distill losses."""
@@ -76,10 +82,8 @@ class RoITeacherDistill(TeacherDistill):
         if self.calculate_student_loss:
             losses.update(add_prefix(student_losses, 'student'))
 
-        rois = self.student_rois.get_recorder('rois').get_record_data(record_idx=0, data_idx=1)
         with self.distiller.teacher_recorders, torch.no_grad():
-            feats = self.teacher.extract_feat(batch_inputs)
-            self.teacher.roi_head._bbox_forward(feats, rois.detach())
+            self.run_teacher(batch_inputs, data_samples)
 
         if not self.distillation_stopped:
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))

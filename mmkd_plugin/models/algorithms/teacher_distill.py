@@ -28,8 +28,7 @@ from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import (check_recorder_sources, inherit_modules, load_teacher_checkpoint,
-                     resolve_model_cfg)
+from ..utils import build_model, check_recorder_sources, inherit_modules, load_teacher_checkpoint
 
 TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
 
@@ -69,12 +68,8 @@ class TeacherDistill(SingleTeacherDistill):
         # the model dict, where it would replace the student's own. Teacher and student share the
         # student's preprocessor, as in MMRazor; change it in the student config.
         kwargs.pop('data_preprocessor', None)
-        architecture = resolve_model_cfg(architecture, 'student')
-        teacher = resolve_model_cfg(teacher, 'teacher')
-        if isinstance(architecture, dict):
-            architecture = MODELS.build(architecture)
-        if isinstance(teacher, dict):
-            teacher = MODELS.build(teacher)
+        architecture = build_model(architecture, 'student')
+        teacher = build_model(teacher, 'teacher')
         load_teacher_checkpoint(teacher, teacher_ckpt)
         inherit_modules(architecture, teacher, inherit_from_teacher)
         # MMRazor hooks the recorders inside __init__ and fails with a bare assertion on a wrong name.
@@ -85,8 +80,9 @@ class TeacherDistill(SingleTeacherDistill):
         self.teacher._is_init = True  # init_weights() must not overwrite the loaded weights
         self.teacher.eval()
 
-    def _run_teacher(self, batch_inputs: torch.Tensor,
-                     data_samples: Optional[List[BaseDataElement]]) -> None:
+    def run_teacher(self, batch_inputs: torch.Tensor,
+                    data_samples: Optional[List[BaseDataElement]]) -> None:
+        """Run what the teacher runs each step (``teacher_forward``); call it inside ``no_grad``."""
         if self.teacher_forward == 'feat':
             self.teacher.extract_feat(batch_inputs)
         else:
@@ -98,7 +94,7 @@ class TeacherDistill(SingleTeacherDistill):
         losses = dict()
         self.distiller.set_deliveries_override(False)
         with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
-            self._run_teacher(batch_inputs, data_samples)
+            self.run_teacher(batch_inputs, data_samples)
 
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:

@@ -18,7 +18,7 @@ from mmengine.model import BaseModel
 from mmrazor.models.algorithms import SelfDistill
 from mmrazor.registry import MODELS
 
-from ..utils import check_recorder_sources, resolve_model_cfg
+from ..utils import build_model, check_recorder_sources
 
 
 @MODELS.register_module()
@@ -37,9 +37,7 @@ class TeacherFreeDistill(SelfDistill):
         if 'teacher' in kwargs or 'teacher_ckpt' in kwargs:
             raise ValueError('TeacherFreeDistill has no teacher; remove `teacher`/`teacher_ckpt`, or '
                              'use TeacherDistill for distillation from a teacher.')
-        architecture = resolve_model_cfg(architecture, 'student')
-        if isinstance(architecture, dict):
-            architecture = MODELS.build(architecture)
+        architecture = build_model(architecture, 'student')
         for role in ('student', 'teacher'):
             check_recorder_sources(distiller.get(f'{role}_recorders'), architecture, 'student')
         super().__init__(architecture=architecture, distiller=distiller, **kwargs)

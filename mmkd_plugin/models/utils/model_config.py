@@ -79,3 +79,10 @@ def resolve_model_cfg(spec: Union[dict, nn.Module], role: str) -> Union[ConfigDi
         if scope is not None:
             spec['_scope_'] = scope
     return spec
+
+
+def build_model(spec: Union[dict, nn.Module], role: str) -> nn.Module:
+    """:func:`resolve_model_cfg`, then build it with MMRazor's ``MODELS`` (a module is returned as is)."""
+    from mmrazor.registry import MODELS as RAZOR_MODELS
+    spec = resolve_model_cfg(spec, role)
+    return RAZOR_MODELS.build(spec) if isinstance(spec, dict) else spec
