@@ -147,7 +147,7 @@ def _write_png(path: str, array: np.ndarray) -> None:
 
 def generate_cityscapes(out_dir: str,
                         num_train: int = 24,
-                        num_val: int = 8,
+                        num_val: int = 64,
                         image_size: Tuple[int, int] = (128, 256),
                         seed: int = 0) -> Dict[str, object]:
     """Write a small, learnable semantic segmentation set in the real Cityscapes layout.

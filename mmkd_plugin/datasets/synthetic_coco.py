@@ -136,7 +136,7 @@ def _check_args(num_train: int, num_val: int, image_size: Sequence[int], max_obj
 
 def generate_coco_detection(out_dir: str,
                             num_train: int = 48,
-                            num_val: int = 16,
+                            num_val: int = 128,
                             image_size: Tuple[int, int] = (128, 128),
                             max_objects: int = 3,
                             seed: int = 0,

@@ -24,10 +24,10 @@ CITYSCAPES_CFG = REPO / 'configs/_base_/datasets/synthetic_cityscapes.py'
 
 
 def _digest(root: str) -> str:
-    """Hash every file's relative path and bytes under ``root``."""
+    """Hash every file's relative path and bytes under ``root`` (but tools/generate_data.py's stamp)."""
     sha = hashlib.sha256()
     for path in sorted(Path(root).rglob('*')):
-        if path.is_file():
+        if path.is_file() and path.name != 'generated.json':
             sha.update(str(path.relative_to(root)).encode())
             sha.update(path.read_bytes())
     return sha.hexdigest()
@@ -76,6 +76,22 @@ def test_cli_writes_what_the_generators_write(tmp_path):
     city = generate_cityscapes(str(tmp_path / 'ref' / 'cityscapes'), num_train=2, num_val=1, seed=3)
     assert _digest(str(tmp_path / 'cli' / 'coco')) == _digest(coco['data_root'])
     assert _digest(str(tmp_path / 'cli' / 'cityscapes')) == _digest(city['data_root'])
+
+
+def test_cli_skips_an_up_to_date_set_and_rewrites_another(tmp_path):
+    spec = importlib.util.spec_from_file_location('generate_data', REPO / 'tools/generate_data.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = tmp_path / 'cli'
+    cli.main(['cityscapes', '--out-dir', str(out), '--num-train', '3', '--num-val', '2'])
+    images = out / 'cityscapes' / 'leftImg8bit'
+    first = {p: p.stat().st_mtime_ns for p in images.rglob('*.png')}
+    cli.main(['cityscapes', '--out-dir', str(out), '--num-train', '3', '--num-val', '2'])
+    assert {p: p.stat().st_mtime_ns for p in images.rglob('*.png')} == first  # up to date: untouched
+    # Fewer training scenes shift the val frame numbers: the old files must not stay behind.
+    cli.main(['cityscapes', '--out-dir', str(out), '--num-train', '2', '--num-val', '2'])
+    ref = generate_cityscapes(str(tmp_path / 'ref'), num_train=2, num_val=2)
+    assert _digest(str(out / 'cityscapes')) == _digest(ref['data_root'])
 
 
 def test_coco_boxes_and_labels_match_the_pixels(synthetic_coco: Dict):
