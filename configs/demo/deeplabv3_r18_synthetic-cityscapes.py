@@ -10,6 +10,6 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
     data_preprocessor=dict(size=(128, 256)),
-    backbone=dict(depth=18, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=512, channels=64, dilations=(1, 6, 12, 18), norm_cfg=norm_cfg),
+    backbone=dict(depth=18, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2), norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=512, channels=64, dilations=(1, 3, 6, 9), norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
