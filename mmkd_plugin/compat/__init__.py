@@ -1,11 +1,12 @@
 """Fixes that make the pinned stack work together; applied once by ``import mmkd_plugin``."""
-from . import mmrazor_torch2, safe_checkpoint
+from . import mmrazor_torch2, resume_check, safe_checkpoint
 
 
 def apply_all() -> None:
     """Apply every compatibility fix (idempotent)."""
     mmrazor_torch2.apply()
     safe_checkpoint.apply()
+    resume_check.apply()
 
 
 __all__ = ['apply_all']

@@ -24,6 +24,7 @@ from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 from torch import nn
 
+from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
 from mmkd_plugin.models.losses.pskd import PSKDLoss
 
@@ -271,7 +272,7 @@ def test_snapshot_resume_reproduces_the_uninterrupted_run(tmp_path, synthetic_ci
     full, full_log, _ = train(seg_cfg(tmp_path / 'full', root))
     with pytest.raises(Interrupted):
         train(seg_cfg(tmp_path / 'split', root), Crash(iteration=3))
-    saved = torch.load(tmp_path / 'split' / 'iter_3.pth', map_location='cpu')['pskd']
+    saved = safe_torch_load(tmp_path / 'split' / 'iter_3.pth', map_location='cpu')['pskd']
     assert saved['snapshot_iter'] == 2 and 'snapshot' in saved
     resumed, log, hook = train(seg_cfg(tmp_path / 'split', root, resume=True))
     assert len(log.losses) == 2 and hook.snapshot_iter == 4

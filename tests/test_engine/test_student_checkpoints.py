@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, MODELS
 from mmengine.runner import load_checkpoint
 
+from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine import export_student, student_checkpoint
 from mmkd_plugin.testing import write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, STUDENT_CFG, point_det_data, run, runner_cfg
@@ -39,7 +40,7 @@ def test_every_checkpoint_has_its_student(distill_run):
 def test_student_loads_strictly_into_the_unmodified_student_config(distill_run):
     runner, work_dir = distill_run
     path = osp.join(work_dir, 'epoch_3_student.pth')
-    checkpoint = torch.load(path)
+    checkpoint = safe_torch_load(path)
     assert set(checkpoint) == {'meta', 'state_dict'}
     assert checkpoint['meta']['dataset_meta']['classes'] == ('square', 'disk', 'triangle')
     assert not any(k.startswith(('architecture.', 'teacher.', 'distiller.')) for k in checkpoint['state_dict'])
