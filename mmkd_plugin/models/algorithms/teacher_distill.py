@@ -28,7 +28,9 @@ from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import build_model, check_recorder_sources, inherit_modules, load_teacher_checkpoint
+from ..distillers.per_level_distiller import expanded_mappings
+from ..utils import (build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
+                     handle_loaded_checkpoints, inherit_modules, load_teacher_checkpoint)
 
 TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
 
@@ -75,10 +77,12 @@ class TeacherDistill(SingleTeacherDistill):
         # MMRazor hooks the recorders inside __init__ and fails with a bare assertion on a wrong name.
         check_recorder_sources(distiller.get('student_recorders'), architecture, 'student')
         check_recorder_sources(distiller.get('teacher_recorders'), teacher, 'teacher')
+        check_loss_forward_mappings(expanded_mappings(distiller))
         super().__init__(architecture=architecture, distiller=distiller, teacher=teacher, **kwargs)
         self.teacher_forward = teacher_forward
         self.teacher._is_init = True  # init_weights() must not overwrite the loaded weights
         self.teacher.eval()
+        handle_loaded_checkpoints(self)
 
     def run_teacher(self, batch_inputs: torch.Tensor,
                     data_samples: Optional[List[BaseDataElement]]) -> None:
@@ -103,6 +107,7 @@ class TeacherDistill(SingleTeacherDistill):
             losses.update(add_prefix(student_losses, 'student'))
 
         if not self.distillation_stopped:
+            check_records(self.distiller, self.student, self.teacher, self.teacher_forward)
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
         return losses
 

@@ -12,13 +12,18 @@ Trainable parts of the losses (e.g. USKD's weak classifier) live in ``distiller.
 they are optimised with the student and saved in the checkpoint; the student-only export
 (``StudentCheckpointHook``) leaves them out.
 """
-from typing import Union
+from typing import Dict, List, Optional, Union
 
+import torch
 from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms import SelfDistill
+from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import build_model, check_recorder_sources
+from ..distillers.per_level_distiller import expanded_mappings
+from ..utils import (build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
+                     handle_loaded_checkpoints)
 
 
 @MODELS.register_module()
@@ -40,4 +45,17 @@ class TeacherFreeDistill(SelfDistill):
         architecture = build_model(architecture, 'student')
         for role in ('student', 'teacher'):
             check_recorder_sources(distiller.get(f'{role}_recorders'), architecture, 'student')
+        check_loss_forward_mappings(expanded_mappings(distiller))
         super().__init__(architecture=architecture, distiller=distiller, **kwargs)
+        handle_loaded_checkpoints(self)
+
+    def loss(self, batch_inputs: torch.Tensor,
+             data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
+        """The student's loss forward with every recorder on, then the distillation losses."""
+        self.distiller.set_deliveries_override(True)
+        with self.distiller.student_recorders, self.distiller.teacher_recorders, self.distiller.deliveries:
+            student_losses = self.student(batch_inputs, data_samples, mode='loss')
+        losses = add_prefix(student_losses, 'student') if self.calculate_student_loss else {}
+        check_records(self.distiller, self.student, self.student, None)
+        losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
+        return losses
