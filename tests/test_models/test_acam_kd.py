@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmrazor.registry import MODELS
 
+from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.acam_kd_mask_logger_hook import collect_acam_stats
 from mmkd_plugin.models.algorithms import acam_kd_distiller
 from mmkd_plugin.models.losses.acam_kd import ACAMKDLoss
@@ -20,13 +21,19 @@ ACAM_CFG = osp.join(DEMO, 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic
 
 
 def naive_acam(loss: ACAMKDLoss, preds_S, preds_T):
-    """ACAM-KD from the equations, with the explicit HW x HW softmax.
+    """ACAM-KD from the equations, with the explicit HW x HW softmax, for every loss setting.
 
     Returns (total, L_c, L_s, L_div, channel masks, spatial masks).
     """
     n, c, h, w = preds_T.shape
     m = loss.num_masks
     s = loss.align(preds_S)
+    if loss.feature_norm == 'channel':  # PKD: per channel over N, H, W, unbiased std
+        def norm(x):
+            flat = x.transpose(0, 1).reshape(x.shape[1], -1)
+            mean, std = flat.mean(1), flat.std(1)
+            return (x - mean[None, :, None, None]) / (std[None, :, None, None] + 1e-6)
+        s, preds_T = norm(s), norm(preds_T)
     t_tok, s_tok = preds_T.flatten(2), s.flatten(2)                      # (N, C, HW)
     q = torch.einsum('qc,ncp->nqp', loss.fusion.query.weight, t_tok)     # (N, C_q, HW)
     k = torch.einsum('qc,ncp->nqp', loss.fusion.key.weight, s_tok)
@@ -38,10 +45,13 @@ def naive_acam(loss: ACAMKDLoss, preds_S, preds_T):
     mc = torch.sigmoid(units_c[None] * pooled[:, None])                  # (N, M, C)
     ms = torch.sigmoid(loss.masks.spatial_units @ fused)                 # (N, M, HW)
     d = preds_T.flatten(2) - s.flatten(2)                                # (N, C, HW)
+    power = 1 if loss.normalize == 'mask_mean' else 2
     lc = ls = 0
     for i in range(m):
-        lc = lc + ((mc[:, i, :, None] * d) ** 2).sum((1, 2)) / (h * w * mc[:, i].sum(1))
-        ls = ls + ((ms[:, i, None, :] * d) ** 2).sum((1, 2)) / (c * ms[:, i].sum(1))
+        size_c = c if loss.normalize == 'hw' else mc[:, i].sum(1)
+        size_s = h * w if loss.normalize == 'hw' else ms[:, i].sum(1)
+        lc = lc + (mc[:, i, :, None] ** power * d ** 2).sum((1, 2)) / (h * w * size_c)
+        ls = ls + (ms[:, i, None, :] ** power * d ** 2).sum((1, 2)) / (c * size_s)
     lc, ls = (lc / m).mean(), (ls / m).mean()
     dice = []
     for b in range(n):
@@ -51,7 +61,8 @@ def naive_acam(loss: ACAMKDLoss, preds_S, preds_T):
                     a, bb = ms[b, i], ms[b, j]
                     dice.append(2 * (a * bb).sum() / ((a * a).sum() + (bb * bb).sum()))
     div = torch.stack(dice).mean()
-    total = loss.loss_weight * (lc + ls) + loss.div_weight * div
+    mass = ((mc.mean(2) - loss.mass_target) ** 2).mean() + ((ms.mean(2) - loss.mass_target) ** 2).mean()
+    total = loss.loss_weight * (lc + ls) + loss.div_weight * div + loss.mass_weight * mass
     return total, lc, ls, div, mc, ms.view(n, m, h, w)
 
 
@@ -60,12 +71,17 @@ def features(n=2, c_s=6, c_t=8, h=3, w=5, seed=0):
     return torch.randn(n, c_s, h, w, generator=g), torch.randn(n, c_t, h, w, generator=g)
 
 
+SETTINGS = [dict(), dict(normalize='hw'), dict(normalize='mask_mean'), dict(feature_norm='channel'),
+            dict(mass_weight=0.8, mass_target=0.3)]
+
+
 @pytest.mark.parametrize('channel_mask', ['literal', 'elementwise'])
 @pytest.mark.parametrize('c_s', [6, 8])
-def test_loss_matches_naive_reference(channel_mask, c_s):
+@pytest.mark.parametrize('setting', SETTINGS, ids=lambda s: ','.join(f'{k}={v}' for k, v in s.items()) or 'paper')
+def test_loss_matches_naive_reference(channel_mask, c_s, setting):
     torch.manual_seed(0)
     loss = ACAMKDLoss(c_s, 8, num_masks=3, loss_weight=0.7, div_weight=0.3, channel_mask=channel_mask,
-                      init_std=3.0)  # larger units than the default so the masks are far from 0.5
+                      init_std=3.0, **setting)  # larger units than the default: masks far from 0.5
     loss.masks.channel_units.data.mul_(10)  # the pooled fused feature is small
     preds_S, preds_T = features(c_s=c_s)
     total = loss(preds_S, preds_T)
@@ -75,9 +91,10 @@ def test_loss_matches_naive_reference(channel_mask, c_s):
     torch.testing.assert_close(loss.last_stats['loss_c'], lc, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(loss.last_stats['loss_s'], ls, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(loss.last_stats['div'], div, rtol=1e-5, atol=1e-6)
-    c_masks, s_masks = loss.generate_masks(loss.align(preds_S), preds_T)
-    torch.testing.assert_close(c_masks, mc, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(s_masks, ms, rtol=1e-5, atol=1e-6)
+    if not setting:
+        c_masks, s_masks = loss.generate_masks(loss.align(preds_S), preds_T)
+        torch.testing.assert_close(c_masks, mc, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(s_masks, ms, rtol=1e-5, atol=1e-6)
     assert ms.std() > 0.05 and mc.std() > 0.05  # the reference is not trivially 0.5 everywhere
 
 
@@ -134,6 +151,47 @@ def test_student_learns_only_through_the_masked_error():
     torch.testing.assert_close(s1.grad, s2.grad, rtol=1e-5, atol=1e-7)
 
 
+def test_attached_student_also_learns_through_the_masks():
+    """detach_student=False: the mask branch's gradient reaches the student too (and only then)."""
+    preds_S, preds_T = features()
+    grads = {}
+    for detach in (True, False):
+        torch.manual_seed(0)
+        loss = ACAMKDLoss(6, 8, num_masks=3, init_std=0.5, detach_student=detach)
+        s = preds_S.clone().requires_grad_(True)
+        loss(s, preds_T).backward()
+        grads[detach] = s.grad
+        with torch.no_grad():  # the same masks, held constant: the masked-error-only gradient
+            c_masks, s_masks = loss.generate_masks(loss.align(preds_S), preds_T)
+        s2 = preds_S.clone().requires_grad_(True)
+        d = (preds_T - loss.align(s2)).flatten(2)
+        n, c, hw = d.shape
+        lc = ((c_masks[..., None] * d[:, None]) ** 2).sum((2, 3)) / (hw * c_masks.sum(2))
+        ls = ((s_masks.flatten(2)[:, :, None] * d[:, None]) ** 2).sum((2, 3)) / (c * s_masks.flatten(2).sum(2))
+        (lc.mean() + ls.mean() + loss.div_weight * 0).backward()
+        if detach:
+            torch.testing.assert_close(s.grad, s2.grad, rtol=1e-5, atol=1e-7)
+        else:
+            assert (s.grad - s2.grad).abs().max() > 1e-4
+    assert not torch.allclose(grads[True], grads[False])
+
+
+def test_mass_term_holds_the_masks_away_from_zero():
+    """Joint mode with the mask-sum normalisation shrinks the masks; the mass term holds their mean."""
+    preds_S, preds_T = features(h=6, w=6)
+    means = {}
+    for mass_weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        loss = ACAMKDLoss(6, 8, num_masks=3, div_weight=0.0, mass_weight=mass_weight, mass_target=0.5)
+        optim = torch.optim.Adam(loss.parameters(), lr=0.05)
+        for _ in range(100):
+            optim.zero_grad()
+            loss(preds_S, preds_T).backward()
+            optim.step()
+        means[mass_weight] = float(loss.last_stats['mask_s'])
+    assert means[0.0] < 0.3 and abs(means[10.0] - 0.5) < 0.1, means
+
+
 def test_online_and_minmax_mask_gradients():
     preds_S, preds_T = features()
     torch.manual_seed(0)
@@ -174,6 +232,12 @@ def test_input_errors_name_the_fix():
         loss(preds_S[..., :2], preds_T)
     with pytest.raises(ValueError, match='mask_learning'):
         ACAMKDLoss(6, 8, mask_learning='offline')
+    with pytest.raises(ValueError, match='normalize must be one of'):
+        ACAMKDLoss(6, 8, normalize='sum')
+    with pytest.raises(ValueError, match='feature_norm must be one of'):
+        ACAMKDLoss(6, 8, feature_norm='layer')
+    with pytest.raises(ValueError, match='mass_target'):
+        ACAMKDLoss(6, 8, mass_target=1.5)
     with pytest.raises(ValueError, match='one per level'):
         acam_kd_distiller(student_channels=[8, 8], teacher_channels=8, num_levels=3)
 
@@ -211,22 +275,34 @@ def test_attention_takes_the_fused_kernel(channels):
     assert biggest < tokens * tokens // 8  # no op sees anything of the size of the HW x HW matrix
 
 
-def test_mask_logger_hook_writes_the_message_hub_and_warns_on_collapse():
+def test_mask_logger_hook_writes_the_message_hub_and_warns_on_collapse_and_saturation(capsys):
     from types import SimpleNamespace
 
-    from mmengine.logging import MessageHub
+    from mmengine.logging import MessageHub, MMLogger
 
     from mmkd_plugin.engine.hooks import ACAMKDMaskLoggerHook
+    MMLogger.get_instance('test_acam_mask_logger_log')
     loss = ACAMKDLoss(6, 8, num_masks=3)
     loss(*features())
-    runner = SimpleNamespace(model=torch.nn.ModuleDict(dict(loss_acam_l2=loss)),
+    runner = SimpleNamespace(model=torch.nn.ModuleDict(dict(loss_acam_l2=loss)), iter=41,
                              message_hub=MessageHub.get_instance('test_acam_mask_logger'))
-    hook = ACAMKDMaskLoggerHook(collapse_threshold=0.99)  # every mask counts as collapsed
-    hook.after_train_iter(runner, batch_idx=0)
-    for key in ('mask_c', 'mask_s', 'loss_c', 'loss_s', 'div'):
+    for stat, value, side in (('mask_s', 0.01, 'collapsing to 0'), ('mask_c', 0.99, 'saturating at 1')):
+        loss.last_stats.update(mask_c=torch.tensor(0.5), mask_s=torch.tensor(0.5))
+        loss.last_stats[stat] = torch.tensor(value)
+        hook = ACAMKDMaskLoggerHook()  # bounds (0.05, 0.95)
+        hook.after_train_iter(runner, batch_idx=0)
+        assert hook._warned == {f'acam_l2.{stat}'}
+        out = capsys.readouterr().out
+        assert f'ACAM-KD acam_l2: mean {"spatial" if stat == "mask_s" else "channel"} mask {value:.3f} at ' \
+               'iteration 42' in out and side in out and 'mass_weight' in out
+    for key in ('mask_c', 'mask_s', 'loss_c', 'loss_s', 'div', 'mass'):
         value = runner.message_hub.get_scalar(f'train/acam_l2.{key}').current()
         assert value == pytest.approx(float(loss.last_stats[key]))
-    assert hook._warned == {'acam_l2.mask_c', 'acam_l2.mask_s'}
+    hook = ACAMKDMaskLoggerHook(bounds=None)
+    hook.after_train_iter(runner, batch_idx=0)
+    assert not hook._warned
+    with pytest.raises(ValueError, match='bounds'):
+        ACAMKDMaskLoggerHook(bounds=(0.9, 0.1))
 
 
 # --- the algorithm: shorthand, online mode, a real model ------------------------------------------
@@ -340,7 +416,7 @@ def test_runner_trains_saves_and_resumes_acam_parameters(tmp_path, synthetic_coc
         assert id(p) in in_opt and p in optimizer.state, name
 
     # in the checkpoint, and restored by a resumed run (max_epochs reached: nothing more is trained)
-    ckpt = torch.load(tmp_path / 'run' / 'epoch_2.pth', map_location='cpu')
+    ckpt = safe_torch_load(tmp_path / 'run' / 'epoch_2.pth', map_location='cpu')
     resumed = run(_runner_cfg(tmp_path / 'run', data_root, teacher_ckpt, 2, resume=True))
     for key, value in acam.items():
         torch.testing.assert_close(ckpt['state_dict'][key], value, msg=key)
@@ -377,3 +453,45 @@ def feature_gap(model) -> float:
         s_feats = model.student.extract_feat(data['inputs'])
         t_feats = model.teacher.extract_feat(data['inputs'])
     return sum(F.mse_loss(s, t).item() for s, t in zip(s_feats, t_feats))
+
+
+def test_kv_pooling_bounds_the_keys_and_keeps_the_full_resolution():
+    loss = ACAMKDLoss(8, 8, num_masks=3, kv_max_tokens=12)
+    preds_S, preds_T = features(c_s=8, h=8, w=10)  # 80 positions -> stride 3: 3 x 4 = 12 keys
+    assert loss.fusion.kv_stride(8, 10) == 3 and loss.fusion.kv_stride(3, 4) == 1
+    c_masks, s_masks = loss.generate_masks(preds_S, preds_T)
+    assert s_masks.shape == (2, 3, 8, 10)
+    # Against the equations with the student map pooled first (the naive reference on a pooled K/V).
+    pooled = torch.nn.functional.avg_pool2d(preds_S, 3, 3, ceil_mode=True)
+    q = torch.einsum('qc,ncp->nqp', loss.fusion.query.weight, preds_T.flatten(2))
+    k = torch.einsum('qc,ncp->nqp', loss.fusion.key.weight, pooled.flatten(2))
+    v = torch.einsum('dc,ncp->ndp', loss.fusion.value.weight, pooled.flatten(2))
+    attn = torch.softmax(q.transpose(1, 2) @ k / math.sqrt(q.shape[1]), dim=-1)
+    fused = (v @ attn.transpose(1, 2)).view(2, 8, 8, 10)
+    torch.testing.assert_close(loss.fusion(preds_T, preds_S), fused, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='kv_max_tokens'):
+        ACAMKDLoss(8, 8, kv_max_tokens=0)
+
+
+@pytest.mark.parametrize('qk, v, device, expected', [
+    (128, 256, 'cuda', (128, 256)), (9, 19, 'cuda', (16, 24)), (9, 19, 'cpu', (19, 19)),
+    (128, 256, 'cpu', (256, 256))])
+def test_attention_widths_fit_the_fused_kernels(qk, v, device, expected):
+    from mmkd_plugin.models.architectures.acam_kd_fusion import attention_widths
+    assert attention_widths(qk, v, device) == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('channels', [19, 256])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+def test_cuda_attention_never_takes_the_math_kernel(channels, dtype):
+    """With the math backend forbidden, SDPA raises if no fused kernel accepts the inputs."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    loss = ACAMKDLoss(channels, channels, num_masks=4).cuda()
+    s = torch.randn(2, channels, 64, 128, device='cuda', requires_grad=True)
+    t = torch.randn(2, channels, 64, 128, device='cuda')
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]):
+        with torch.autocast('cuda', dtype=torch.float16, enabled=dtype == torch.float16):
+            out = loss(s, t)
+        out.backward()
+    assert torch.isfinite(out) and s.grad is not None

@@ -1,6 +1,6 @@
 """Log ACAM-KD's mean mask values per level, so that a collapse of the masks is visible."""
 import logging
-from typing import Dict, Set
+from typing import Dict, Optional, Set, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -8,7 +8,15 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-STATS = ('mask_c', 'mask_s', 'loss_c', 'loss_s', 'div')
+STATS = ('mask_c', 'mask_s', 'loss_c', 'loss_s', 'div', 'mass')
+
+
+FIXES = {
+    'low': ("the masks are collapsing to 0: the mimic terms vanish with them. Keep them alive with "
+            "acam=dict(mass_weight=1.0) or normalize='mask_mean' (docs/methods/acam_kd.md, E1)"),
+    'high': ('the masks are saturating at 1: no position or channel is selected any more. Hold them '
+             'with acam=dict(mass_weight=1.0, mass_target=0.5) (docs/methods/acam_kd.md, E1)'),
+}
 
 
 @HOOKS.register_module()
@@ -16,34 +24,41 @@ class ACAMKDMaskLoggerHook(Hook):
     """Put every ``ACAMKDLoss``'s last mean masks and loss terms into the training log.
 
     After each training iteration it reads ``last_stats`` of each ``ACAMKDLoss`` in the model and
-    writes ``acam_<level>.mask_c`` / ``.mask_s`` (mean channel / spatial mask) and ``.loss_c`` /
-    ``.loss_s`` / ``.div`` (unweighted terms) to the message hub, which the ``LoggerHook`` averages over
-    its interval and prints (and sends to TensorBoard/W&B backends). ``<level>`` is the loss's name in
-    the distiller without ``loss_`` (``loss_acam_l0`` -> ``acam_l0``). In the joint mode the
-    mask-sum normalisation rewards small masks (open choice E1); a mean below ``collapse_threshold``
-    is reported once per level as a warning.
+    writes ``acam_<level>.mask_c`` / ``.mask_s`` (mean channel / spatial mask), ``.loss_c`` / ``.loss_s``
+    (unweighted mimic terms), ``.div`` (mean pairwise Dice of the level's spatial masks: 1 = identical
+    masks) and ``.mass`` to the message hub, which the ``LoggerHook`` averages over its interval and
+    prints (and sends to TensorBoard/W&B backends). ``<level>`` is the loss's name in the distiller
+    without ``loss_`` (``loss_acam_l0`` -> ``acam_l0``). A mean mask outside ``bounds`` (collapse
+    towards 0, saturation towards 1) is reported once per level and mask type, as a warning that
+    names the level and the fix.
 
     Args:
-        collapse_threshold: warn when a mean mask falls below it; 0 disables the warning.
+        bounds: ``(low, high)``; a mean mask below ``low`` or above ``high`` is warned about.
+            ``None`` disables the warnings.
     """
 
     priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL) reads the message hub
 
-    def __init__(self, collapse_threshold: float = 0.01) -> None:
-        self.collapse_threshold = collapse_threshold
+    def __init__(self, bounds: Optional[Tuple[float, float]] = (0.05, 0.95)) -> None:
+        if bounds is not None and not 0 <= bounds[0] < bounds[1] <= 1:
+            raise ValueError(f'bounds must be (low, high) with 0 <= low < high <= 1, got {bounds}.')
+        self.bounds = bounds
         self._warned: Set[str] = set()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         stats = collect_acam_stats(runner.model)
         for key, value in stats.items():
             runner.message_hub.update_scalar(f'train/{key}', value)
-            if (self.collapse_threshold > 0 and key.endswith(('.mask_c', '.mask_s'))
-                    and value < self.collapse_threshold and key not in self._warned):
+            if self.bounds is None or not key.endswith(('.mask_c', '.mask_s')) or key in self._warned:
+                continue
+            side = 'low' if value < self.bounds[0] else 'high' if value > self.bounds[1] else None
+            if side is not None:
                 self._warned.add(key)
-                print_log(f'ACAM-KD: mean mask {key} = {value:.2e} < {self.collapse_threshold}: the '
-                          "masks are collapsing; consider mask_learning='online' or a smaller "
-                          'loss_weight for the mask parameters (see docs/methods/acam_kd.md, E1).',
-                          logger='current', level=logging.WARNING)
+                kind = 'channel' if key.endswith('_c') else 'spatial'
+                level = key.rsplit('.', 1)[0]
+                print_log(f'ACAM-KD {level}: mean {kind} mask {value:.3f} at iteration {runner.iter + 1} '
+                          f'is outside {tuple(self.bounds)}; {FIXES[side]}.', logger='current',
+                          level=logging.WARNING)
 
 
 def collect_acam_stats(model: torch.nn.Module) -> Dict[str, float]:

@@ -12,15 +12,15 @@ ICCV 2025. ``TeacherDistill`` with two additions:
   teacher's remaining layers and task loss; that loss (``distill.loss_acam_mask_task``) trains the mask
   generator only (the teacher is frozen, the student is not on its path).
 """
-import contextlib
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
-from unittest import mock
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.structures import BaseDataElement
 from mmrazor.registry import MODELS
 
+from ..distillers.per_level_distiller import LEVEL, expand_levels
 from ..losses.acam_kd import ACAMKDLoss
+from ..utils.task_loss import detector_loss_from_features
 from .teacher_distill import TeacherDistill
 
 
@@ -29,6 +29,7 @@ def acam_kd_distiller(student_channels: Union[int, Sequence[int]],
                       source: str = 'neck',
                       teacher_source: Optional[str] = None,
                       num_levels: Optional[int] = None,
+                      level_weights: Optional[Sequence[float]] = None,
                       **loss_kwargs) -> dict:
     """A ``ConfigurableDistiller`` config with one ``ACAMKDLoss`` per recorded level.
 
@@ -39,31 +40,29 @@ def acam_kd_distiller(student_channels: Union[int, Sequence[int]],
         teacher_source: the teacher module; default ``source``.
         num_levels: the length of the tuple the module returns (5 for an FPN); None for a module that
             returns one tensor. Losses are named ``loss_acam_l{i}`` (``loss_acam`` for one tensor).
+        level_weights: one factor per level on ``loss_weight`` (default: 1 for every level).
         **loss_kwargs: the other ``ACAMKDLoss`` arguments (``num_masks``, ``loss_weight``, ...).
     """
-    levels = [None] if num_levels is None else list(range(num_levels))
-
-    def per_level(value, name):
-        if isinstance(value, int):
-            return [value] * len(levels)
-        if len(value) != len(levels):
-            raise ValueError(f'{name} has {len(value)} entries for {len(levels)} levels; give one int '
-                             'or one per level.')
-        return list(value)
-
-    s_channels = per_level(student_channels, 'student_channels')
-    t_channels = per_level(teacher_channels, 'teacher_channels')
-    names = ['loss_acam' if i is None else f'loss_acam_l{i}' for i in levels]
+    loss = dict(type='ACAMKDLoss', student_channels=student_channels, teacher_channels=teacher_channels,
+                **loss_kwargs)
+    mapping = dict(preds_S=dict(from_student=True, recorder='acam'),
+                   preds_T=dict(from_student=False, recorder='acam'))
+    if num_levels is None:
+        losses, mappings = dict(loss_acam=loss), dict(loss_acam=mapping)
+    else:
+        if level_weights is not None:
+            if len(level_weights) != num_levels:
+                raise ValueError(f'level_weights has {len(level_weights)} entries for {num_levels} levels.')
+            loss['loss_weight'] = [loss.get('loss_weight', 1.0) * w for w in level_weights]
+        for record in mapping.values():
+            record['data_idx'] = LEVEL
+        losses, _, mappings = expand_levels(num_levels, dict(loss_acam=loss), None, dict(loss_acam=mapping))
     return dict(
         type='ConfigurableDistiller',
         student_recorders=dict(acam=dict(type='ModuleOutputs', source=source)),
         teacher_recorders=dict(acam=dict(type='ModuleOutputs', source=teacher_source or source)),
-        distill_losses={name: dict(type='ACAMKDLoss', student_channels=s, teacher_channels=t, **loss_kwargs)
-                        for name, s, t in zip(names, s_channels, t_channels)},
-        loss_forward_mappings={
-            name: dict(preds_S=dict(from_student=True, recorder='acam', data_idx=i),
-                       preds_T=dict(from_student=False, recorder='acam', data_idx=i))
-            for name, i in zip(names, levels)})
+        distill_losses=losses,
+        loss_forward_mappings=mappings)
 
 
 def merge_distillers(base: dict, extra: dict) -> dict:
@@ -147,29 +146,27 @@ class ACAMKDDistill(TeacherDistill):
             index = 0 if data_idx is None else data_idx
             feats[index] = self.distiller.distill_losses[name].mask_teacher(feats[index])
         masked = type(record)(feats) if isinstance(record, (tuple, list)) else feats[0]
-        with self._teacher_output_replaced(recorder.source, masked) as run:
-            task_losses = run(batch_inputs, data_samples)
+        task_losses = self._teacher_task_loss(recorder.source, masked, batch_inputs, data_samples)
         loss, _ = self.teacher.parse_losses(task_losses)
         return loss
 
-    @contextlib.contextmanager
-    def _teacher_output_replaced(self, source: str, masked) -> Iterator:
-        """Yield a callable that runs the teacher's task loss with ``source``'s output set to ``masked``.
+    def _teacher_task_loss(self, source: str, masked, batch_inputs: torch.Tensor,
+                           data_samples: Optional[List[BaseDataElement]]) -> Dict[str, torch.Tensor]:
+        """The frozen teacher's task loss with ``source``'s output replaced by ``masked``.
 
-        Shortcuts skip the layers before ``source``: ``neck`` (``extract_feat`` returns the masked
-        features) and mmseg's ``decode_head.conv_seg`` (``loss_by_feat`` on the masked logits).
-        Anything else reruns the whole teacher with a forward hook that replaces the output.
+        ``neck``: the detector's heads on the masked features (``detector_loss_from_features``, the
+        backbone is not rerun); mmseg's ``decode_head.conv_seg``: ``decode_head.loss_by_feat`` on the
+        masked logits. Any other source: the whole teacher reruns with a forward hook on ``source``
+        that returns the masked output.
         """
         teacher = self.teacher
         if source == 'neck' and hasattr(teacher, 'extract_feat'):
-            with mock.patch.object(teacher, 'extract_feat', lambda inputs: masked):
-                yield lambda inputs, samples: teacher(inputs, samples, mode='loss')
-        elif source == 'decode_head.conv_seg' and hasattr(teacher.decode_head, 'loss_by_feat'):
-            yield lambda inputs, samples: teacher.decode_head.loss_by_feat(masked, samples)
-        else:
-            module = dict(teacher.named_modules())[source]
-            handle = module.register_forward_hook(lambda mod, args, out: masked)
-            try:
-                yield lambda inputs, samples: teacher(inputs, samples, mode='loss')
-            finally:
-                handle.remove()
+            return detector_loss_from_features(teacher, masked, data_samples)
+        if source == 'decode_head.conv_seg' and hasattr(teacher.decode_head, 'loss_by_feat'):
+            return teacher.decode_head.loss_by_feat(masked, data_samples)
+        module = dict(teacher.named_modules())[source]
+        handle = module.register_forward_hook(lambda mod, args, out: masked)
+        try:
+            return teacher(batch_inputs, data_samples, mode='loss')
+        finally:
+            handle.remove()

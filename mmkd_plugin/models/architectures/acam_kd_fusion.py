@@ -21,9 +21,34 @@ from torch import nn
 CHANNEL_MASK_MODES = ('literal', 'elementwise')
 
 
+KERNEL_ALIGNMENT = 8  # CUDA's fused kernels want head widths divisible by 8 (4 for fp32 on sm80+)
+
+
+def _round_up(x: int, multiple: int) -> int:
+    return -(-x // multiple) * multiple
+
+
+def attention_widths(qk_width: int, v_width: int, device_type: str) -> Tuple[int, int]:
+    """The (q/k, v) widths the inputs are zero-padded to, so that a fused SDPA kernel accepts them.
+
+    - CPU: the flash kernel needs q, k and v of one width: q/k are padded to the value's width.
+    - CUDA: the memory-efficient kernel takes q/k and v of different widths, each a multiple of 8
+      (flash needs them equal); 19 Cityscapes logits would otherwise leave only the math path, which
+      stores the L x L matrix. So each is rounded up to a multiple of 8, and q/k are not padded
+      further (C_q = 128 and C = 256 for an FPN level are taken as they are).
+    """
+    if device_type == 'cuda':
+        return _round_up(qk_width, KERNEL_ALIGNMENT), _round_up(v_width, KERNEL_ALIGNMENT)
+    width = max(qk_width, v_width)
+    return width, width
+
+
 def fused_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                           scale: float) -> torch.Tensor:
     """``softmax(query @ key^T * scale) @ value`` for (N, L, E) tokens, without the L x L matrix.
+
+    Zero padding of q and k adds 0 to every score and zero padding of v adds output columns that
+    are cut off, so the result is exactly the unpadded attention (``attention_widths`` says how much).
 
     Args:
         query: (N, L_q, E_qk) tokens.
@@ -34,16 +59,17 @@ def fused_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.T
     Returns:
         (N, L_q, E_v) tokens.
     """
-    width = max(query.shape[-1], value.shape[-1])
+    qk_width, v_width = attention_widths(query.shape[-1], value.shape[-1], value.device.type)
     dtype = value.dtype
 
-    def prepare(x: torch.Tensor) -> torch.Tensor:
-        # Zero padding leaves q.k unchanged; a head dimension makes the input 4-D (3-D inputs take the
-        # math path); contiguous() gives the fused kernels a unit-stride last dimension.
+    def prepare(x: torch.Tensor, width: int) -> torch.Tensor:
+        # A head dimension makes the input 4-D (3-D inputs take the math path); contiguous() gives the
+        # fused kernels a unit-stride last dimension.
         x = F.pad(x.to(dtype), (0, width - x.shape[-1]))
         return x.unsqueeze(1).contiguous()
 
-    out = F.scaled_dot_product_attention(prepare(query), prepare(key), prepare(value), scale=scale)
+    out = F.scaled_dot_product_attention(prepare(query, qk_width), prepare(key, qk_width),
+                                         prepare(value, v_width), scale=scale)
     return _ContiguousGrad.apply(out).squeeze(1)[..., :value.shape[-1]]
 
 
@@ -78,16 +104,24 @@ class STCAFusion(nn.Module):
         channels: C, the channel count of both inputs (the student already aligned to the teacher).
         query_channels: C_q; default ``max(1, C // 2)`` (the paper's C/2, rounded down for odd C such
             as Cityscapes' 19 logits).
+        kv_max_tokens: if set, a student map with more positions is average-pooled (stride s, the
+            smallest with HW / s^2 <= kv_max_tokens) before K and V, so a level costs
+            O(HW x kv_max_tokens) instead of O(HW^2); queries (and the fused map) keep the teacher's full
+            resolution. For P2 of Faster R-CNN at 800x1333 (66,800 positions). Ours, not the paper's.
     """
 
-    def __init__(self, channels: int, query_channels: Optional[int] = None) -> None:
+    def __init__(self, channels: int, query_channels: Optional[int] = None,
+                 kv_max_tokens: Optional[int] = None) -> None:
         super().__init__()
         query_channels = query_channels or max(1, channels // 2)
         if not 0 < query_channels <= channels:
             raise ValueError(f'query_channels must be in [1, {channels}] (the feature channels), '
                              f'got {query_channels}; leave it None for C/2.')
+        if kv_max_tokens is not None and kv_max_tokens < 1:
+            raise ValueError(f'kv_max_tokens must be a positive token count or None, got {kv_max_tokens}.')
         self.channels = channels
         self.query_channels = query_channels
+        self.kv_max_tokens = kv_max_tokens
         self.query = nn.Linear(channels, query_channels, bias=False)
         self.key = nn.Linear(channels, query_channels, bias=False)
         self.value = nn.Linear(channels, channels, bias=False)
@@ -96,10 +130,19 @@ class STCAFusion(nn.Module):
         """Fuse (N, C, H, W) teacher and student features into an (N, C, H, W) feature."""
         n, c, h, w = teacher.shape
         t_tokens = teacher.flatten(2).transpose(1, 2)  # (N, HW, C)
+        stride = self.kv_stride(h, w)
+        if stride > 1:
+            student = F.avg_pool2d(student, stride, stride, ceil_mode=True)
         s_tokens = student.flatten(2).transpose(1, 2)
         fused = fused_cross_attention(self.query(t_tokens), self.key(s_tokens), self.value(s_tokens),
                                       scale=1.0 / math.sqrt(self.query_channels))
         return fused.transpose(1, 2).reshape(n, c, h, w)
+
+    def kv_stride(self, h: int, w: int) -> int:
+        """The pooling stride of the key/value map (1: no pooling)."""
+        if self.kv_max_tokens is None or h * w <= self.kv_max_tokens:
+            return 1
+        return math.ceil(math.sqrt(h * w / self.kv_max_tokens))
 
 
 class ASCMasks(nn.Module):

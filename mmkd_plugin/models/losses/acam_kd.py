@@ -12,57 +12,12 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from ..architectures.acam_kd_fusion import ASCMasks, STCAFusion
+from .acam_kd_terms import (NORMALIZATIONS, dice_diversity, mask_mass_penalty, masked_mimic_loss,
+                            standardize_channels)
 
 MASK_LEARNING_MODES = ('joint', 'online', 'minmax')
 MASK_TYPES = ('channel', 'spatial')
-
-
-def channel_mimic_loss(diff: Tensor, channel_masks: Tensor) -> Tensor:
-    """L^c = 1/M sum_m [1 / (HW sum_k M^c_mk)] sum_{k,p} (M^c_mk D_kp)^2, averaged over the batch.
-
-    Args:
-        diff: D = F^T - f_align(F^S), (N, C, HW).
-        channel_masks: (N, M, C).
-    """
-    energy = diff.pow(2).sum(dim=2)  # (N, C): sum_p D_kp^2
-    numerator = torch.bmm(channel_masks.pow(2), energy.unsqueeze(2)).squeeze(2)  # (N, M)
-    denominator = diff.shape[2] * channel_masks.sum(dim=2)
-    return (numerator / denominator.clamp_min(1e-12)).mean()
-
-
-def spatial_mimic_loss(diff: Tensor, spatial_masks: Tensor) -> Tensor:
-    """L^s = 1/M sum_m [1 / (C sum_p M^s_mp)] sum_{k,p} (M^s_mp D_kp)^2, averaged over the batch.
-
-    This is MasKD's masked loss (squared masked error summed over positions, divided by the mask's
-    sum, averaged over channels and masks).
-
-    Args:
-        diff: D, (N, C, HW).
-        spatial_masks: (N, M, HW).
-    """
-    energy = diff.pow(2).sum(dim=1)  # (N, HW): sum_k D_kp^2
-    numerator = torch.bmm(spatial_masks.pow(2), energy.unsqueeze(2)).squeeze(2)  # (N, M)
-    denominator = diff.shape[1] * spatial_masks.sum(dim=2)
-    return (numerator / denominator.clamp_min(1e-12)).mean()
-
-
-def dice_diversity(masks: Tensor, eps: float = 1e-12) -> Tensor:
-    """Mean Dice coefficient over ordered pairs of different masks, averaged over the batch.
-
-    For each image: mean_{i != j} 2 <M_i, M_j> / (|M_i|^2 + |M_j|^2 + eps) over flattened masks
-    (MasKD's ``dice_coeff``). 0 for a single mask.
-
-    Args:
-        masks: (N, M, L).
-    """
-    num_masks = masks.shape[1]
-    if num_masks < 2:
-        return masks.sum() * 0
-    gram = torch.bmm(masks, masks.transpose(1, 2))  # (N, M, M)
-    sq_norm = gram.diagonal(dim1=1, dim2=2)
-    dice = 2 * gram / (sq_norm[:, :, None] + sq_norm[:, None, :] + eps)
-    off_diagonal = ~torch.eye(num_masks, dtype=torch.bool, device=masks.device)
-    return dice[:, off_diagonal].mean()
+FEATURE_NORMS = (None, 'channel')
 
 
 class _ReverseGrad(torch.autograd.Function):
@@ -83,19 +38,20 @@ class ACAMKDLoss(nn.Module):
 
     With D = F^T - f_align(F^S), masks from ``ASCM(STCA-FF(F^T, f_align(F^S)))``::
 
-        L = loss_weight * (L^c + L^s) + div_weight * L_div
+        L = loss_weight * (L^c + L^s) + div_weight * L_div + mass_weight * L_mass
 
-    L^c and L^s: see ``channel_mimic_loss`` / ``spatial_mimic_loss``; L_div: ``dice_diversity`` on
-    the spatial masks (and on the channel masks with ``channel_div=True``). f_align is a 1x1 conv
-    when the channel counts differ, else the identity. The teacher never gets a gradient.
+    L^c and L^s: ``masked_mimic_loss`` (``acam_kd_terms.py``) with the channel and the spatial masks,
+    normalised as ``normalize`` says; L_div: ``dice_diversity`` on the spatial masks (and on the channel
+    masks with ``channel_div=True``); L_mass: ``mask_mass_penalty`` on every mask type in use (ours, off
+    by default). f_align is a 1x1 conv when the channel counts differ, else the identity. The teacher
+    never gets a gradient.
 
     How the masks learn (open choice E1), ``mask_learning``:
 
     - ``'joint'`` (default): one objective; STCA-FF/ASCM get gradients from the mimic terms and the
-      Dice term. The student features entering the mask branch are detached, so the student (and
-      f_align) learn only through the masked error. Under the mask-sum normalisation, scaling the
-      masks by s scales L^c + L^s by s, so the masks may drift toward 0: the mean masks are kept in
-      ``last_stats`` for ``ACAMKDMaskLoggerHook`` to log.
+      Dice term. Under the ``'mask_sum'`` and ``'hw'`` normalisations, scaling the masks by s scales
+      L^c + L^s by s (s^2), so the masks drift toward 0 unless L_mass holds them; the mean masks are
+      kept in ``last_stats`` for ``ACAMKDMaskLoggerHook`` to log.
     - ``'online'`` (MasKD-style, continuously updated): the mimic terms see detached masks; the mask
       parameters learn from the Dice term and from the frozen teacher's task loss on masked teacher
       features, which ``ACAMKDDistill`` computes (see ``mask_teacher``). Needs that algorithm.
@@ -115,9 +71,22 @@ class ACAMKDLoss(nn.Module):
             Table 8 ablation); the spatial masks are computed (and diversified) in any case.
         channel_div: also apply the Dice term to the channel masks.
         init_std: std of the selection units' normal initialisation.
+        normalize: ``'mask_sum'`` (MasKD's), ``'hw'`` or ``'mask_mean'``: see ``acam_kd_terms.py``.
+        detach_student: stop the mask branch's gradient at the student feature (True: the student
+            learns only through the masked error; False: also through STCA-FF's key and value).
+        feature_norm: None (raw features) or ``'channel'``: standardise both features per channel over
+            N, H, W before everything (PKD's normalisation), so that levels weigh alike.
+        mass_weight: weight of L_mass; 0 disables it.
+        mass_target: the mean mask L_mass pulls every mask towards.
+        kv_max_tokens: pool the student map for STCA-FF's key/value above this many positions
+            (``STCAFusion``); None: never.
 
     Shapes: ``forward`` takes (N, C_S, H, W) and (N, C, H, W); the masks are (N, M, C) (channel) and
     (N, M, H, W) (spatial). The loss is computed in float32 outside autocast.
+
+    Raises:
+        ValueError: an unknown mode, normalisation or mask type; features whose channels or sizes do
+            not match the constructor's (at ``forward``).
     """
 
     def __init__(self,
@@ -131,13 +100,25 @@ class ACAMKDLoss(nn.Module):
                  query_channels: Optional[int] = None,
                  mask_types: Sequence[str] = MASK_TYPES,
                  channel_div: bool = False,
-                 init_std: float = 0.01) -> None:
+                 init_std: float = 0.01,
+                 normalize: str = 'mask_sum',
+                 detach_student: bool = True,
+                 feature_norm: Optional[str] = None,
+                 mass_weight: float = 0.0,
+                 mass_target: float = 0.5,
+                 kv_max_tokens: Optional[int] = None) -> None:
         super().__init__()
         if mask_learning not in MASK_LEARNING_MODES:
             raise ValueError(f'mask_learning must be one of {MASK_LEARNING_MODES}, got {mask_learning!r}.')
         mask_types = tuple(mask_types)
         if not mask_types or not set(mask_types) <= set(MASK_TYPES):
             raise ValueError(f'mask_types must be a non-empty subset of {MASK_TYPES}, got {mask_types!r}.')
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f'normalize must be one of {NORMALIZATIONS}, got {normalize!r}.')
+        if feature_norm not in FEATURE_NORMS:
+            raise ValueError(f'feature_norm must be one of {FEATURE_NORMS}, got {feature_norm!r}.')
+        if not 0 < mass_target < 1:
+            raise ValueError(f'mass_target is a mean mask value, in (0, 1); got {mass_target}.')
         self.student_channels = student_channels
         self.teacher_channels = teacher_channels
         self.num_masks = num_masks
@@ -146,9 +127,14 @@ class ACAMKDLoss(nn.Module):
         self.mask_learning = mask_learning
         self.mask_types = mask_types
         self.channel_div = channel_div
+        self.normalize = normalize
+        self.detach_student = detach_student
+        self.feature_norm = feature_norm
+        self.mass_weight = mass_weight
+        self.mass_target = mass_target
         self.align = (nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
                       if student_channels != teacher_channels else nn.Identity())
-        self.fusion = STCAFusion(teacher_channels, query_channels)
+        self.fusion = STCAFusion(teacher_channels, query_channels, kv_max_tokens)
         self.masks = ASCMasks(teacher_channels, num_masks, channel_mask, init_std)
         self.last_stats: Dict[str, Tensor] = {}
         self._online_masks: Optional[Tuple[Tensor, Tensor]] = None
@@ -165,9 +151,14 @@ class ACAMKDLoss(nn.Module):
                 "ACAMKDLoss(mask_learning='online'): the masks of the previous step were never used "
                 "by a teacher task loss, so they would learn from the Dice term alone. Use "
                 "model=dict(type='ACAMKDDistill', ...) for the online mode, or mask_learning='joint'.")
-        preds_S, preds_T = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
+        preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
         aligned = self.align(preds_S)
-        channel_masks, spatial_masks = self.generate_masks(aligned.detach(), preds_T)
+        if self.feature_norm == 'channel':
+            with torch.autocast(teacher.device.type, enabled=False):
+                aligned, teacher = standardize_channels(aligned.float()), standardize_channels(teacher.float())
+            aligned, teacher = self._match_param_dtype(aligned), self._match_param_dtype(teacher)
+        channel_masks, spatial_masks = self.generate_masks(
+            aligned.detach() if self.detach_student else aligned, teacher)
         if self.mask_learning == 'online':
             if self.training:
                 self._online_masks = (channel_masks, spatial_masks)
@@ -177,17 +168,27 @@ class ACAMKDLoss(nn.Module):
         else:
             mimic_c, mimic_s = channel_masks, spatial_masks
 
-        with torch.autocast(preds_T.device.type, enabled=False):
-            diff = (preds_T.float() - aligned.float()).flatten(2)  # (N, C, HW)
-            flat_s = mimic_s.flatten(2)
-            loss_c = channel_mimic_loss(diff, mimic_c) if 'channel' in self.mask_types else diff.new_zeros(())
-            loss_s = spatial_mimic_loss(diff, flat_s) if 'spatial' in self.mask_types else diff.new_zeros(())
-            loss_div = dice_diversity(spatial_masks.flatten(2))
+        with torch.autocast(teacher.device.type, enabled=False):
+            diff = (teacher.float() - aligned.float()).flatten(2)  # (N, C, HW)
+            zero = diff.new_zeros(())
+            flat_s = spatial_masks.flatten(2)
+            loss_c = (masked_mimic_loss(diff, mimic_c, 1, self.normalize)
+                      if 'channel' in self.mask_types else zero)
+            loss_s = (masked_mimic_loss(diff, mimic_s.flatten(2), 2, self.normalize)
+                      if 'spatial' in self.mask_types else zero)
+            loss_div = dice_diversity(flat_s)
             if self.channel_div:
                 loss_div = loss_div + dice_diversity(channel_masks)
             loss = self.loss_weight * (loss_c + loss_s) + self.div_weight * loss_div
+            loss_mass = zero
+            if self.mass_weight:
+                used = [m for kind, m in (('channel', channel_masks), ('spatial', flat_s))
+                        if kind in self.mask_types]
+                loss_mass = sum(mask_mass_penalty(m, self.mass_target) for m in used)
+                loss = loss + self.mass_weight * loss_mass
         self.last_stats = dict(mask_c=channel_masks.detach().mean(), mask_s=spatial_masks.detach().mean(),
-                               loss_c=loss_c.detach(), loss_s=loss_s.detach(), div=loss_div.detach())
+                               loss_c=loss_c.detach(), loss_s=loss_s.detach(), div=loss_div.detach(),
+                               mass=loss_mass.detach())
         return loss
 
     def mask_teacher(self, preds_T: Tensor) -> Tensor:
