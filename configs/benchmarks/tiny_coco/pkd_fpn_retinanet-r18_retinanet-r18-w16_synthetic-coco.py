@@ -1,0 +1,19 @@
+# Peer for the tiny COCO suite: MMRazor's PKD (Pearson correlation on standardised FPN features) on the
+# five FPN levels, demo teacher RetinaNet-R18 -> quarter-width student. MMRazor's own RetinaNet/Faster
+# R-CNN configs use loss_weight 6-10 with its PKDLoss; 6 here.
+_base_ = ['../../demo/cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py']
+levels = 5
+
+model = dict(
+    distiller=dict(
+        _delete_=True,
+        type='ConfigurableDistiller',
+        student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
+        teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
+        distill_losses={f'loss_pkd_p{i + 3}': dict(type='PKDLoss', loss_weight=6.0) for i in range(levels)},
+        loss_forward_mappings={
+            f'loss_pkd_p{i + 3}': dict(
+                preds_S=dict(from_student=True, recorder='fpn', data_idx=i),
+                preds_T=dict(from_student=False, recorder='fpn', data_idx=i))
+            for i in range(levels)
+        }))
