@@ -47,3 +47,27 @@ def print_timings(results: Timings, ratios: Dict[str, tuple], width: int = 16) -
 
 def ratio(numerator: str, denominators: Sequence[str], note: str) -> tuple:
     return numerator, tuple(denominators), note
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Peak bytes of tensor memory ``fn`` allocates above what was allocated before it ran.
+
+    On CUDA: ``torch.cuda.max_memory_allocated``. On CPU, where torch keeps no such counter: the
+    profiler's memory records, summed in time order (each op's own allocations, and the frees), and
+    their running maximum. Both count tensors only, not the allocator's cache or Python objects.
+    """
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    current = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        current += event.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak

@@ -1,0 +1,126 @@
+"""What the cost benchmark times for one config: student step, the extra forward it runs, KD step.
+
+Built offline (random weights, nothing downloaded) on one packed batch:
+
+- distillation configs (ours, and MMRazor's own with their own algorithm): the student's
+  ``train_step`` alone; the teacher forward *that config runs* without gradient (ours:
+  ``run_teacher``, e.g. backbone + neck for ``teacher_forward='feat'``, the RoI head on the student's
+  RoIs for ``RoITeacherDistill``; MMRazor's ``FpnTeacherDistill``: ``extract_feat``; its
+  ``SingleTeacherDistill``: the teacher's loss forward); the distillation ``train_step``;
+- teacher-free algorithms (USKD): the student step and the distillation step;
+- PS-KD configs (a plain model with ``PSKDHook``): the student step with α = 0, the snapshot forward the
+  hook runs each step, and the step with α = 0.5.
+"""
+import contextlib
+import copy
+import io
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope, MODELS
+
+from mmkd_plugin.testing import offline_model_cfg, packed_batch_for
+
+MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill', 'TeacherFreeDistill')
+
+
+@dataclass
+class Case:
+    """Callables to time, and which of them the KD step is divided by."""
+    steps: Dict[str, Callable[[], object]]
+    numerator: str
+    denominators: List[str]
+    kind: str
+
+
+def load_config(config: str) -> Config:
+    return get_config(config) if '::' in config else Config.fromfile(config)
+
+
+def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
+    # MMEngine prints each checkpoint it loads (the random teacher written here) with print().
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'mmrazor'), \
+            contextlib.redirect_stdout(io.StringIO()):
+        if 'teacher' in cfg.model and cfg.model.type not in MMKD_ALGORITHMS:
+            # An MMRazor config: its own algorithm, nothing loaded (random weights).
+            from mmrazor.registry import MODELS as RAZOR_MODELS
+            from mmkd_plugin.testing import clear_pretrained
+            model_cfg = copy.deepcopy(cfg.model)
+            model_cfg.teacher_ckpt = None
+            clear_pretrained(model_cfg)
+            for part in ('architecture', 'teacher'):
+                model_cfg[part].pretrained = False
+            model = RAZOR_MODELS.build(model_cfg)
+        else:
+            model = MODELS.build(offline_model_cfg(cfg, work_dir, seg_size=size))
+            model.init_weights()
+    model.to(device)
+    model.train()  # MMRazor's algorithms return None from train()
+    return model
+
+
+def _pskd_hook(cfg: Config):
+    hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') in ('PSKDHook', 'mmrazor.PSKDHook')]
+    return hooks[0] if hooks else None
+
+
+def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: int, device: str) -> Case:
+    cfg = load_config(config)
+    model = _build(cfg, work_dir, size, device)
+    batch = packed_batch_for(model, size, size, batch_size, boxes_per_image=(3, 2))
+
+    def train_step(module, optim):
+        return lambda: module.train_step(copy.deepcopy(batch), optim)
+
+    pskd = _pskd_hook(cfg)
+    if pskd is not None:
+        from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
+        hook = PSKDHook(mode='snapshot')
+        hook.attach(model)
+        hook.snapshot.load_state_dict(model.state_dict())
+        hook.snapshot_iter = 0
+        optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+
+        def step(alpha: float) -> Callable[[], object]:
+            def run():
+                hook.alpha = alpha
+                model.train_step(copy.deepcopy(batch), optim)
+            return run
+
+        def snapshot_forward():
+            data = model.data_preprocessor(copy.deepcopy(batch), training=True)
+            hook._snapshot_logits(data['inputs'], data['data_samples'])
+
+        return Case({'student step': step(0.0), 'extra forward': snapshot_forward, 'KD step': step(0.5)},
+                    'KD step', ['student step', 'extra forward'], 'PS-KD snapshot')
+
+    if not hasattr(model, 'architecture'):
+        raise SystemExit(f'{config} is neither a distillation config nor a PS-KD config.')
+    student = model.architecture
+    steps = {'student step': train_step(student, build_optim_wrapper(student, copy.deepcopy(cfg.optim_wrapper)))}
+    denominators = ['student step']
+    kind = 'teacher-free'
+    if hasattr(model, 'teacher'):
+        teacher = model.teacher
+
+        def teacher_forward():
+            data = model.data_preprocessor(copy.deepcopy(batch), training=True)
+            with torch.no_grad():
+                if hasattr(model, 'run_teacher'):  # ours: what the algorithm runs each step
+                    model.run_teacher(data['inputs'], data['data_samples'])
+                elif type(model).__name__ == 'FpnTeacherDistill':
+                    teacher.extract_feat(data['inputs'])
+                else:  # MMRazor's SingleTeacherDistill runs the teacher's loss forward
+                    teacher(data['inputs'], data['data_samples'], mode='loss')
+
+        steps['extra forward'] = teacher_forward
+        denominators.append('extra forward')
+        kind = f"teacher {getattr(model, 'teacher_forward', type(model).__name__)}"
+    steps['KD step'] = train_step(model, build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper)))
+    if getattr(model, 'teacher_forward', None) == 'roi':
+        steps['KD step']()  # the student's RoIs for the teacher's RoI head
+    return Case(steps, 'KD step', denominators, kind)
