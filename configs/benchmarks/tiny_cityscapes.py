@@ -7,7 +7,8 @@ teacher = dict(config='configs/demo/deeplabv3_r18_synthetic-cityscapes.py', chec
 student = dict(config='configs/demo/deeplabv3_r18-w16_synthetic-cityscapes.py', label='student alone')
 # The students train 400 of the teacher's 600 iterations (the poly schedule ends with them); no validation
 # during training: tools/test.py evaluates the student-only checkpoint.
-train_options = ['train_cfg.max_iters=400', 'param_scheduler.1.end=400', 'train_cfg.val_interval=100000',
+train_options = ['train_cfg.max_iters=400', 'param_scheduler.1.end=400', 'val_cfg=None', 'val_dataloader=None',
+                 'val_evaluator=None',
                  'default_hooks.checkpoint.interval=400']
 test_options = []
 variants = dict(

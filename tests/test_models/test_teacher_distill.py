@@ -135,6 +135,16 @@ def test_inheritance_copies_teacher_modules_and_survives_init_weights(tmp_path):
     teacher_head = model.teacher.bbox_head.state_dict()
     for key, value in model.architecture.bbox_head.state_dict().items():
         assert torch.equal(value, teacher_head[key]), key
+    # A child of a module with an init_cfg (the FPN's Xavier init reaches every conv inside it).
+    cfg.inherit_from_teacher = ['neck.fpn_convs.0', 'neck.fpn_convs.2']
+    model = MODELS.build(cfg)
+    model.init_weights()
+    for name in cfg.inherit_from_teacher:
+        teacher_part = dict(model.teacher.named_modules())[name].state_dict()
+        for key, value in dict(model.architecture.named_modules())[name].state_dict().items():
+            assert torch.equal(value, teacher_part[key]), (name, key)
+    other_teacher = model.teacher.neck.fpn_convs[1].conv.weight
+    assert not torch.equal(model.architecture.neck.fpn_convs[1].conv.weight, other_teacher)
     cfg.inherit_from_teacher = ['neck']  # student neck reads 16..128 channels, the teacher's 64..512
     with pytest.raises(ValueError, match="teacher's 'neck' does not fit"):
         MODELS.build(cfg)

@@ -3,22 +3,18 @@
 # rows, softmax over the 3 class logits, target = the GT class; negatives are skipped.
 _base_ = ['../../demo/cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py']
 loss_single = 'mmdet.models.dense_heads.anchor_head.AnchorHead.loss_by_feat_single'
-levels = 5
 
 model = dict(
     teacher_forward='tensor',
     distiller=dict(
         _delete_=True,
-        type='ConfigurableDistiller',
+        type='PerLevelDistiller',
+        num_levels=5,
         student_recorders=dict(level=dict(type='MethodInputs', source=loss_single)),
         teacher_recorders=dict(logits=dict(type='ModuleOutputs', source='bbox_head.retina_cls')),
-        distill_losses={f'loss_nkd_p{i + 3}': dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)
-                        for i in range(levels)},
-        loss_forward_mappings={
-            f'loss_nkd_p{i + 3}': dict(
-                preds_S=dict(from_student=True, recorder='level', record_idx=i, data_idx=0),
-                preds_T=dict(from_student=False, recorder='logits', record_idx=i),
-                gt_labels=dict(from_student=True, recorder='level', record_idx=i, data_idx=3),
-                avg_factor=dict(from_student=True, recorder='level', record_idx=i, data_idx=7))
-            for i in range(levels)
-        }))
+        level_losses=dict(loss_nkd=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)),
+        level_mappings=dict(loss_nkd=dict(
+            preds_S=dict(from_student=True, recorder='level', record_idx='level', data_idx=0),
+            preds_T=dict(from_student=False, recorder='logits', record_idx='level'),
+            gt_labels=dict(from_student=True, recorder='level', record_idx='level', data_idx=3),
+            avg_factor=dict(from_student=True, recorder='level', record_idx='level', data_idx=7)))))

@@ -2,18 +2,15 @@
 # five FPN levels, demo teacher RetinaNet-R18 -> quarter-width student. MMRazor's own RetinaNet/Faster
 # R-CNN configs use loss_weight 6-10 with its PKDLoss; 6 here.
 _base_ = ['../../demo/cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py']
-levels = 5
 
 model = dict(
     distiller=dict(
         _delete_=True,
-        type='ConfigurableDistiller',
+        type='PerLevelDistiller',
+        num_levels=5,
         student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
         teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
-        distill_losses={f'loss_pkd_p{i + 3}': dict(type='PKDLoss', loss_weight=6.0) for i in range(levels)},
-        loss_forward_mappings={
-            f'loss_pkd_p{i + 3}': dict(
-                preds_S=dict(from_student=True, recorder='fpn', data_idx=i),
-                preds_T=dict(from_student=False, recorder='fpn', data_idx=i))
-            for i in range(levels)
-        }))
+        level_losses=dict(loss_pkd=dict(type='PKDLoss', loss_weight=6.0)),
+        level_mappings=dict(loss_pkd=dict(
+            preds_S=dict(from_student=True, recorder='fpn', data_idx='level'),
+            preds_T=dict(from_student=False, recorder='fpn', data_idx='level')))))

@@ -73,7 +73,7 @@ class TeacherDistill(SingleTeacherDistill):
         architecture = build_model(architecture, 'student')
         teacher = build_model(teacher, 'teacher')
         load_teacher_checkpoint(teacher, teacher_ckpt)
-        inherit_modules(architecture, teacher, inherit_from_teacher)
+        inherited = inherit_modules(architecture, teacher, inherit_from_teacher)
         # MMRazor hooks the recorders inside __init__ and fails with a bare assertion on a wrong name.
         check_recorder_sources(distiller.get('student_recorders'), architecture, 'student')
         check_recorder_sources(distiller.get('teacher_recorders'), teacher, 'teacher')
@@ -82,7 +82,15 @@ class TeacherDistill(SingleTeacherDistill):
         self.teacher_forward = teacher_forward
         self.teacher._is_init = True  # init_weights() must not overwrite the loaded weights
         self.teacher.eval()
+        self._inherited = inherited
         handle_loaded_checkpoints(self)
+
+    def init_weights(self) -> None:
+        """MMEngine's initialisation, then the inherited student modules loaded again over it."""
+        super().init_weights()
+        modules = dict(self.architecture.named_modules())
+        for name, state in self._inherited.items():
+            modules[name].load_state_dict(state, strict=True)
 
     def run_teacher(self, batch_inputs: torch.Tensor,
                     data_samples: Optional[List[BaseDataElement]]) -> None:

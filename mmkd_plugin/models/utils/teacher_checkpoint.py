@@ -73,15 +73,19 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]) -> 
               logger='current')
 
 
-def inherit_modules(student: nn.Module, teacher: nn.Module, names: Sequence[str]) -> None:
+def inherit_modules(student: nn.Module, teacher: nn.Module,
+                    names: Sequence[str]) -> Dict[str, Dict[str, torch.Tensor]]:
     """Copy the teacher's ``names`` modules into the student's ("inheritance" initialisation).
 
-    The copied modules are marked initialised, so that ``init_weights()`` does not overwrite them.
+    Returns the copied weights per name. ``init_weights()`` of a parent with an ``init_cfg`` (e.g. an
+    FPN's Xavier init) overwrites its children whatever their ``_is_init`` says, so the caller must
+    load them again after ``init_weights()`` (``TeacherDistill.init_weights`` does).
 
     Raises:
         ValueError: a name is not a module of both models, or their weights differ in keys or shapes.
     """
     student_modules, teacher_modules = dict(student.named_modules()), dict(teacher.named_modules())
+    inherited = {}
     for name in names:
         if name not in student_modules or name not in teacher_modules:
             raise ValueError(f'inherit_from_teacher: {name!r} must name a module of both the student '
@@ -92,6 +96,7 @@ def inherit_modules(student: nn.Module, teacher: nn.Module, names: Sequence[str]
             raise ValueError(f'inherit_from_teacher: the teacher\'s {name!r} does not fit the '
                              f'student\'s:{mismatch}\nInherit only modules of identical shape.')
         student_modules[name].load_state_dict(state, strict=True)
-        student_modules[name]._is_init = True
+        inherited[name] = {k: v.detach().clone() for k, v in state.items()}
         print_log(f'Student {name!r} initialised from the teacher ({len(state)} tensors).',
                   logger='current')
+    return inherited
