@@ -12,7 +12,7 @@ from typing import Dict
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope, MODELS
+from mmengine.registry import HOOKS, DefaultScope, MODELS
 
 from mmkd_plugin.models.utils import resolve_model_cfg
 from .batches import packed_batch_for
@@ -87,6 +87,10 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
         model_cfg = offline_model_cfg(cfg, work_dir, seg_size)
         model = MODELS.build(model_cfg)
         model.init_weights()
+        for hook_cfg in cfg.get('custom_hooks', []):  # hooks that act on the model (PSKDHook) as a Runner's
+            hook = HOOKS.build(copy.deepcopy(hook_cfg))
+            if hasattr(hook, 'attach'):
+                hook.attach(model)
         batch = packed_batch_for(model, det_size, seg_size)
         optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
         model.train()

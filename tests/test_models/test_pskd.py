@@ -49,17 +49,23 @@ def test_nc_loss_reproduces_the_official_formula():
     torch.testing.assert_close(loss(logits, labels), expected, rtol=1e-6, atol=1e-7)
 
 
-def test_without_previous_predictions_it_is_the_stock_cross_entropy():
+def at_alpha_0(loss):
+    """What PSKDHook feeds at alpha = 0 (the first step of the schedule's limit)."""
+    loss.feed(PreviousPredictions(alpha=0.0))
+    return loss
+
+
+def test_at_alpha_0_it_is_the_stock_cross_entropy():
     from mmseg.models.losses import CrossEntropyLoss
     torch.manual_seed(0)
     logits, labels = torch.randn(5, 7), torch.randint(0, 7, (5,))
-    torch.testing.assert_close(PSKDLoss()(logits, labels), F.cross_entropy(logits, labels))
+    torch.testing.assert_close(at_alpha_0(PSKDLoss())(logits, labels), F.cross_entropy(logits, labels))
     dense, seg = torch.randn(2, 4, 5, 6), torch.randint(0, 4, (2, 5, 6))
     seg[0, :2] = 255
     weight = torch.rand(2, 5, 6)
     for avg_non_ignore in (False, True):
         ref = CrossEntropyLoss(avg_non_ignore=avg_non_ignore)(dense, seg, weight=weight, ignore_index=255)
-        mine = PSKDLoss(avg_non_ignore=avg_non_ignore)(dense, seg, weight=weight, ignore_index=255)
+        mine = at_alpha_0(PSKDLoss(avg_non_ignore=avg_non_ignore))(dense, seg, weight=weight, ignore_index=255)
         torch.testing.assert_close(mine, ref)
     loss = PSKDLoss()
     loss.feed(PreviousPredictions(alpha=0.0, logits=torch.randn(2, 4, 5, 6)))
@@ -146,7 +152,13 @@ def test_memory_mode_records_softmax_and_rejects_dense_logits():
 
 def test_errors_name_the_mistake():
     with pytest.raises(ValueError, match='class-index labels'):
-        PSKDLoss()(torch.randn(2, 3), torch.rand(2, 3))
+        at_alpha_0(PSKDLoss())(torch.randn(2, 3), torch.rand(2, 3))
+    # Training without PSKDHook would silently be the plain loss.
+    for loss, args in ((PSKDLoss(), (torch.randn(2, 3), torch.tensor([0, 1]))),
+                       (PSKDFocalLoss(), (torch.randn(2, 3), torch.tensor([0, 3])))):
+        with pytest.raises(RuntimeError, match="without PSKDHook.*dict\\(type='PSKDHook'"):
+            loss(*args)
+        loss.eval()(*args)  # evaluating needs no hook
     with pytest.raises(ValueError, match="start with 'loss_'"):
         PSKDLoss(loss_name='pskd')
     with pytest.raises(ValueError, match='use_sigmoid=True'):
@@ -169,7 +181,7 @@ def test_soft_focal_matches_mmdet_focal_and_the_formula():
     from mmdet.models.losses import FocalLoss
     torch.manual_seed(3)
     logits, labels, weight = torch.randn(20, 4), torch.randint(0, 5, (20,)), torch.rand(20)
-    torch.testing.assert_close(PSKDFocalLoss()(logits, labels, weight, avg_factor=6.0),
+    torch.testing.assert_close(at_alpha_0(PSKDFocalLoss())(logits, labels, weight, avg_factor=6.0),
                                FocalLoss()(logits, labels, weight, avg_factor=6.0))
     prev = torch.randn(20, 4)
     loss = PSKDFocalLoss()
@@ -222,7 +234,7 @@ def test_retinanet_levels_line_up_with_the_snapshot():
     """alpha=1, snapshot = the student: the QFL-form loss is exactly 0 on every level."""
     torch.manual_seed(0)
     model = _build(RETINA_DEMO).eval()
-    model.bbox_head.loss_cls = PSKDFocalLoss()
+    model.bbox_head.loss_cls = PSKDFocalLoss().eval()
     data = model.data_preprocessor(packed_det_batch((64, 96)), True)
     with torch.no_grad():
         cls_scores, _ = model(data['inputs'], data['data_samples'], mode='tensor')

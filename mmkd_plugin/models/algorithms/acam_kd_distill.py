@@ -167,6 +167,6 @@ class ACAMKDDistill(TeacherDistill):
         module = dict(teacher.named_modules())[source]
         handle = module.register_forward_hook(lambda mod, args, out: masked)
         try:
-            return teacher(batch_inputs, data_samples, mode='loss')
+            return teacher(self.teacher_inputs(batch_inputs, data_samples), data_samples, mode='loss')
         finally:
             handle.remove()

@@ -25,6 +25,7 @@ from mmrazor.models.task_modules import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
+from ..utils import check_records
 from .teacher_distill import TeacherDistill
 
 ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
@@ -54,14 +55,16 @@ class RoITeacherDistill(TeacherDistill):
                              '`distill_deliveries` or use TeacherDistill.')
         super().__init__(architecture, teacher, teacher_ckpt, distiller, teacher_forward='feat',
                          **kwargs)
-        for role, model, needed in (('student', self.student, 'bbox_roi_extractor'),
-                                    ('teacher', self.teacher, '_bbox_forward')):
+        from mmdet.models.roi_heads import StandardRoIHead  # mmdet only where a detector is distilled
+        for role, model in (('student', self.student), ('teacher', self.teacher)):
             roi_head = getattr(model, 'roi_head', None)
-            if not hasattr(roi_head, needed):
+            if not isinstance(roi_head, StandardRoIHead):
                 raise TypeError(
-                    f'RoITeacherDistill needs a two-stage {role} whose roi_head has `{needed}` '
-                    f'(mmdet StandardRoIHead), got {type(roi_head).__name__}. For one-stage '
-                    'detectors use TeacherDistill with teacher_forward="tensor".')
+                    f'RoITeacherDistill needs a two-stage {role} with a single-stage RoI head (mmdet '
+                    f'StandardRoIHead or a subclass), got {type(roi_head).__name__}: a cascade head '
+                    'scores the RoIs in several stages, so there is no one set of RoI logits. Use '
+                    'TeacherDistill with teacher_forward="tensor" for one-stage detectors, or a Faster '
+                    'R-CNN-style teacher.')
         self.teacher_forward = 'roi'
         self.student_rois = RecorderManager(dict(rois=dict(type='ModuleInputs', source=ROI_EXTRACTOR)))
         self.student_rois.initialize(self.student)
@@ -70,7 +73,8 @@ class RoITeacherDistill(TeacherDistill):
                     data_samples: Optional[List[BaseDataElement]]) -> None:
         """The teacher's features and RoI head on the RoIs of the student's last loss forward."""
         rois = self.student_rois.get_recorder('rois').get_record_data(record_idx=0, data_idx=1)
-        self.teacher.roi_head._bbox_forward(self.teacher.extract_feat(batch_inputs), rois.detach())
+        feats = self.teacher.extract_feat(self.teacher_inputs(batch_inputs, data_samples))
+        self.teacher.roi_head._bbox_forward(feats, rois.detach())
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
@@ -86,5 +90,6 @@ class RoITeacherDistill(TeacherDistill):
             self.run_teacher(batch_inputs, data_samples)
 
         if not self.distillation_stopped:
+            check_records(self.distiller, self.student, self.teacher, 'roi')
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
         return losses

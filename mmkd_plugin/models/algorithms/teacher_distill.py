@@ -13,8 +13,11 @@ keep working):
 - ``inherit_from_teacher=['neck', 'bbox_head']`` starts those student modules from the loaded
   teacher's weights ("inheritance", Kang et al., NeurIPS 2021), shapes checked, after which
   ``init_weights()`` leaves them alone;
-- the student's data preprocessor is always used (teacher and student share it, as in MMRazor), also
-  when the Runner injects a config's top-level ``data_preprocessor`` into the model dict.
+- the student's data preprocessor makes the batch (also when the Runner injects a config's
+  top-level ``data_preprocessor`` into the model dict); a teacher that normalises differently gets the
+  batch converted to its own normalisation (``TeacherInputs``); different padding stops the build;
+- checkpoints loaded into it (``load_from``) may be plain student checkpoints; a checkpoint's teacher
+  never replaces ``teacher_ckpt``'s (``distill_state_dict``).
 
 Validation and testing evaluate the student only (``mode='predict'`` goes to ``architecture``). To
 evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')``.
@@ -22,6 +25,7 @@ evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDi
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms import SingleTeacherDistill
@@ -29,14 +33,14 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
-from ..utils import (build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
-                     handle_loaded_checkpoints, inherit_modules, load_teacher_checkpoint)
+from ..utils import (FiniteLossMixin, TeacherInputs, build_model, check_loss_forward_mappings, check_recorder_sources,
+                     check_records, handle_loaded_checkpoints, inherit_modules, load_teacher_checkpoint)
 
 TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
 
 
 @MODELS.register_module()
-class TeacherDistill(SingleTeacherDistill):
+class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
     """Distil a student from one frozen, strictly loaded teacher.
 
     Args:
@@ -46,6 +50,8 @@ class TeacherDistill(SingleTeacherDistill):
         distiller: the distiller config, e.g. ``dict(type='ConfigurableDistiller', ...)``.
         inherit_from_teacher: names of student modules (e.g. ``['neck', 'bbox_head']``) initialised
             from the teacher's modules of the same names; every key and shape must match.
+        nonfinite_loss: ``'raise'`` stops at a NaN/inf loss naming the term and the iteration;
+            ``'skip'`` warns and makes that step's loss zero.
         teacher_forward: what the teacher runs each step: ``'feat'`` (``extract_feat``: backbone and
             neck; for FPN/feature distillation), ``'tensor'`` (the network's raw outputs, no loss
             and no post-processing; for logit distillation) or ``'loss'`` (the full loss forward,
@@ -61,7 +67,9 @@ class TeacherDistill(SingleTeacherDistill):
                  distiller: dict,
                  teacher_forward: str = 'tensor',
                  inherit_from_teacher: Sequence[str] = (),
+                 nonfinite_loss: str = 'raise',
                  **kwargs) -> None:
+        self.set_nonfinite_policy(nonfinite_loss)
         if teacher_forward not in TEACHER_FORWARDS:
             raise ValueError(f'teacher_forward must be one of {TEACHER_FORWARDS}, got {teacher_forward!r}.')
         if kwargs.pop('teacher_trainable', False):
@@ -84,6 +92,10 @@ class TeacherDistill(SingleTeacherDistill):
         self.teacher.eval()
         self._inherited = inherited
         handle_loaded_checkpoints(self)
+        self.teacher_inputs = TeacherInputs(self.data_preprocessor, self.teacher.data_preprocessor)
+        if not self.teacher_inputs.identity:
+            print_log('The teacher normalises its inputs differently from the student; each batch is '
+                      f'converted for it ({self.teacher_inputs.settings}).', logger='current')
 
     def init_weights(self) -> None:
         """MMEngine's initialisation, then the inherited student modules loaded again over it."""
@@ -95,6 +107,7 @@ class TeacherDistill(SingleTeacherDistill):
     def run_teacher(self, batch_inputs: torch.Tensor,
                     data_samples: Optional[List[BaseDataElement]]) -> None:
         """Run what the teacher runs each step (``teacher_forward``); call it inside ``no_grad``."""
+        batch_inputs = self.teacher_inputs(batch_inputs, data_samples)
         if self.teacher_forward == 'feat':
             self.teacher.extract_feat(batch_inputs)
         else:

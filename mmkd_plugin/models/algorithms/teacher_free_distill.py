@@ -22,23 +22,26 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
-from ..utils import (build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
+from ..utils import (FiniteLossMixin, build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
                      handle_loaded_checkpoints)
 
 
 @MODELS.register_module()
-class TeacherFreeDistill(SelfDistill):
+class TeacherFreeDistill(FiniteLossMixin, SelfDistill):
     """Self-distillation of ``architecture`` with a ``ConfigurableDistiller`` and no teacher.
 
     Args:
         architecture: the student: a model dict, ``dict(cfg_path=..., **overrides)`` or a model.
         distiller: the distiller config; its recorders (student and ``teacher_recorders`` alike)
             hook the student.
+        nonfinite_loss: ``'raise'`` (stop at a NaN/inf loss, naming it) or ``'skip'`` the step.
         **kwargs: the other arguments of ``mmrazor.SelfDistill`` (``data_preprocessor``,
             ``calculate_student_loss``, ...).
     """
 
-    def __init__(self, architecture: Union[dict, BaseModel], distiller: dict, **kwargs) -> None:
+    def __init__(self, architecture: Union[dict, BaseModel], distiller: dict, nonfinite_loss: str = 'raise',
+                 **kwargs) -> None:
+        self.set_nonfinite_policy(nonfinite_loss)
         if 'teacher' in kwargs or 'teacher_ckpt' in kwargs:
             raise ValueError('TeacherFreeDistill has no teacher; remove `teacher`/`teacher_ckpt`, or '
                              'use TeacherDistill for distillation from a teacher.')

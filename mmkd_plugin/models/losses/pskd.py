@@ -79,6 +79,15 @@ class PSKDTargetsMixin:
     def previous(self) -> Optional[PreviousPredictions]:
         return getattr(self, '_previous', None)
 
+    def check_fed(self) -> None:
+        """Refuse to train without ``PSKDHook``, which feeds the loss before every training forward
+        (with nothing fed the loss is the plain hard-label one, and PS-KD would silently not happen)."""
+        if self.training and self.previous is None:
+            raise RuntimeError(
+                f'{type(self).__name__} is training without PSKDHook, so it would train the plain '
+                "hard-label loss. Add custom_hooks=[dict(type='PSKDHook', alpha_T=...)] to the config "
+                '(the hook gives the loss its soft targets), or use the original loss.')
+
     def _next_logits(self) -> Tensor:
         """The snapshot logits for this call (level ``calls`` when there is one tensor per level)."""
         logits = self.previous.logits
@@ -164,6 +173,7 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
         Returns:
             The weighted loss (a scalar unless the reduction is 'none').
         """
+        self.check_fed()
         reduction = reduction_override or self.reduction
         logits = cls_score.float()
         label = self._check_label(logits, label)

@@ -74,6 +74,7 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
             avg_factor: divisor of the summed loss (mmdet: the number of positive anchors).
             reduction_override: 'none', 'mean' or 'sum'.
         """
+        self.check_fed()
         reduction = reduction_override or self.reduction
         logits = pred.float()
         if logits.dim() != 2 or target.shape != logits.shape[:1]:
