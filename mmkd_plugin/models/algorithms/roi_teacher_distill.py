@@ -25,7 +25,7 @@ from mmrazor.models.task_modules import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import check_records
+from ..utils import build_model, check_records
 from .teacher_distill import TeacherDistill
 
 ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
@@ -53,10 +53,9 @@ class RoITeacherDistill(TeacherDistill):
             raise ValueError('RoITeacherDistill runs the teacher after the student, so deliveries '
                              '(teacher outputs overriding the student) cannot work; remove '
                              '`distill_deliveries` or use TeacherDistill.')
-        super().__init__(architecture, teacher, teacher_ckpt, distiller, teacher_forward='feat',
-                         **kwargs)
         from mmdet.models.roi_heads import StandardRoIHead  # mmdet only where a detector is distilled
-        for role, model in (('student', self.student), ('teacher', self.teacher)):
+        architecture, teacher = build_model(architecture, 'student'), build_model(teacher, 'teacher')
+        for role, model in (('student', architecture), ('teacher', teacher)):
             roi_head = getattr(model, 'roi_head', None)
             if not isinstance(roi_head, StandardRoIHead):
                 raise TypeError(
@@ -65,6 +64,8 @@ class RoITeacherDistill(TeacherDistill):
                     'scores the RoIs in several stages, so there is no one set of RoI logits. Use '
                     'TeacherDistill with teacher_forward="tensor" for one-stage detectors, or a Faster '
                     'R-CNN-style teacher.')
+        super().__init__(architecture, teacher, teacher_ckpt, distiller, teacher_forward='feat',
+                         **kwargs)
         self.teacher_forward = 'roi'
         self.student_rois = RecorderManager(dict(rois=dict(type='ModuleInputs', source=ROI_EXTRACTOR)))
         self.student_rois.initialize(self.student)

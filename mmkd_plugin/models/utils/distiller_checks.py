@@ -136,8 +136,12 @@ def check_records(distiller, student: nn.Module, teacher: Optional[nn.Module],
 def _why_empty(recorder, model: nn.Module, role: str, teacher_forward: Optional[str]) -> str:
     source = recorder.source
     if hasattr(recorder, 'method_name') and hasattr(recorder, 'cls_name'):
-        owners = sorted({f'{type(m).__module__}.{type(m).__qualname__}' for m in model.modules()
-                         if recorder.method_name in type(m).__dict__})
+        owners = set()
+        for module in model.modules():  # the class each module's method really comes from
+            cls = next((c for c in type(module).__mro__ if recorder.method_name in c.__dict__), None)
+            if cls is not None and cls is not getattr(recorder, 'imported_class', None):
+                owners.add(f'{cls.__module__}.{cls.__qualname__}')
+        owners = sorted(owners)
         return (f'the model never called {source}. If its head overrides that method, record the class '
                 f'it uses: {[o + "." + recorder.method_name for o in owners][:4]}; a method that runs '
                 f'only in another mode needs another teacher_forward.')
