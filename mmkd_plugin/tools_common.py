@@ -47,7 +47,8 @@ def configure_cpu_distributed(cfg: Config) -> None:
     """Let ``torchrun`` (``tools/dist_train.sh``) run on machines without a GPU, with gloo.
 
     MMEngine's ``init_dist`` binds every process to a GPU (``torch.cuda.set_device``) and its DDP
-    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without CUDA. Here the process group is
+    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without CUDA, and torch's SyncBN refuses CPU
+    tensors (``CPUDistributedDataParallel`` reverts it). Here the process group is
     started with gloo from torchrun's environment (the Runner then skips ``init_dist``) and DDP gets
     no device ids. Nothing changes on a GPU machine or without a launcher.
     """
@@ -62,5 +63,7 @@ def configure_cpu_distributed(cfg: Config) -> None:
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if wrapper.get('type') in ('MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel'):
+        wrapper['type'] = 'CPUDistributedDataParallel'  # + SyncBN reverted to BN
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper

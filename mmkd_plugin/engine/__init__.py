@@ -1,4 +1,5 @@
 from .hooks import *  # noqa: F401,F403
+from .model_wrappers import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .student_checkpoint import export_student, student_checkpoint, student_checkpoint_path
 

@@ -65,12 +65,12 @@ def packed_seg_batch(image_size: Tuple[int, int] = (64, 128), batch_size: int = 
 
 
 def packed_batch_for(model, det_size: Tuple[int, int], seg_size: Tuple[int, int],
-                     batch_size: int = 2, **det_kwargs) -> Dict[str, List]:
+                     batch_size: int = 2, seed: int = 0, **det_kwargs) -> Dict[str, List]:
     """A segmentation batch of ``seg_size`` for a segmentor (its class count), else a detection batch.
 
     ``model`` may be a distillation algorithm: its student (``architecture``) decides.
     """
     student = getattr(model, 'architecture', model)
     if hasattr(student, 'decode_head'):
-        return packed_seg_batch(seg_size, batch_size, num_classes=student.decode_head.num_classes)
-    return packed_det_batch(det_size, batch_size, **det_kwargs)
+        return packed_seg_batch(seg_size, batch_size, num_classes=student.decode_head.num_classes, seed=seed)
+    return packed_det_batch(det_size, batch_size, seed=seed, **det_kwargs)

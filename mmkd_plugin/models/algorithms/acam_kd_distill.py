@@ -134,7 +134,7 @@ class ACAMKDDistill(TeacherDistill):
         if self._online and not self.distillation_stopped:
             losses['distill.loss_acam_mask_task'] = (
                 self.mask_task_weight * self._masked_teacher_task_loss(batch_inputs, data_samples))
-        return losses
+        return losses  # TeacherDistill.loss touched every distiller parameter
 
     def _masked_teacher_task_loss(self, batch_inputs: torch.Tensor,
                                   data_samples: Optional[List[BaseDataElement]]) -> torch.Tensor:

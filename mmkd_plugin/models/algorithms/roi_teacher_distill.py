@@ -25,7 +25,7 @@ from mmrazor.models.task_modules import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import build_model, check_records
+from ..utils import build_model, check_records, touch_parameters
 from .teacher_distill import TeacherDistill
 
 ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
@@ -93,4 +93,4 @@ class RoITeacherDistill(TeacherDistill):
         if not self.distillation_stopped:
             check_records(self.distiller, self.student, self.teacher, 'roi')
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        return losses
+        return touch_parameters(losses, self.distiller.parameters())

@@ -33,8 +33,9 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
-from ..utils import (FiniteLossMixin, TeacherInputs, build_model, check_loss_forward_mappings, check_recorder_sources,
-                     check_records, handle_loaded_checkpoints, inherit_modules, load_teacher_checkpoint)
+from ..utils import (FiniteLossMixin, TeacherInputs, build_model, check_loss_forward_mappings,
+                     check_recorder_sources, check_records, handle_loaded_checkpoints, inherit_modules,
+                     load_teacher_checkpoint, touch_parameters)
 
 TEACHER_FORWARDS = ('feat', 'tensor', 'loss')
 
@@ -130,7 +131,7 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
         if not self.distillation_stopped:
             check_records(self.distiller, self.student, self.teacher, self.teacher_forward)
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        return losses
+        return touch_parameters(losses, self.distiller.parameters())
 
     def train(self, mode: bool = True) -> 'TeacherDistill':
         """Switch the student and distiller; the frozen teacher always stays in eval mode."""

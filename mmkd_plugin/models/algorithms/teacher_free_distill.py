@@ -22,8 +22,8 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
-from ..utils import (FiniteLossMixin, build_model, check_loss_forward_mappings, check_recorder_sources, check_records,
-                     handle_loaded_checkpoints)
+from ..utils import (FiniteLossMixin, build_model, check_loss_forward_mappings, check_recorder_sources,
+                     check_records, handle_loaded_checkpoints, touch_parameters)
 
 
 @MODELS.register_module()
@@ -61,4 +61,4 @@ class TeacherFreeDistill(FiniteLossMixin, SelfDistill):
         losses = add_prefix(student_losses, 'student') if self.calculate_student_loss else {}
         check_records(self.distiller, self.student, self.student, None)
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        return losses
+        return touch_parameters(losses, self.distiller.parameters())
