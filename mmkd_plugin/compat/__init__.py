@@ -1,5 +1,5 @@
 """Fixes that make the pinned stack work together; applied once by ``import mmkd_plugin``."""
-from . import mmrazor_torch2, resume_check, safe_checkpoint
+from . import exact_resume, mmrazor_torch2, resume_check, safe_checkpoint
 
 
 def apply_all() -> None:
@@ -7,6 +7,7 @@ def apply_all() -> None:
     mmrazor_torch2.apply()
     safe_checkpoint.apply()
     resume_check.apply()
+    exact_resume.apply()
 
 
 __all__ = ['apply_all']

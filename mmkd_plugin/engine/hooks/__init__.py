@@ -1,5 +1,6 @@
 from .acam_kd_mask_logger_hook import ACAMKDMaskLoggerHook
 from .pskd_hook import PSKDHook
+from .reseed_hook import ReseedHook
 from .student_checkpoint_hook import StudentCheckpointHook
 
-__all__ = ['ACAMKDMaskLoggerHook', 'PSKDHook', 'StudentCheckpointHook']
+__all__ = ['ACAMKDMaskLoggerHook', 'PSKDHook', 'ReseedHook', 'StudentCheckpointHook']
