@@ -311,3 +311,27 @@ def test_two_process_gloo_memory_equals_single_process(tmp_path):
     assert torch.equal(ranks[0]['probs'], ranks[1]['probs'])
     assert ranks[0]['seen'].all()
     torch.testing.assert_close(ranks[0]['probs'], single.memory.probs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_snapshot_restored_mid_epoch_is_kept():
+    """Resumed from a checkpoint in the middle of epoch 2, the restored snapshot (taken when epoch 2
+    began) is the right one; the weights at the restart are iterations into the epoch."""
+    from types import SimpleNamespace
+    hook = PSKDHook(mode='snapshot')
+    hook.by_epoch, hook.interval = True, None
+    taken = []
+    hook.take_snapshot = lambda runner: taken.append(runner.iter)
+    runner = SimpleNamespace(epoch=2, max_epochs=4, iter=25, train_dataloader=[None] * 10)
+    hook.snapshot_iter = 20  # restored: taken at the start of epoch 2
+    hook.before_train_epoch(runner)
+    assert taken == []
+    hook.snapshot_iter = 10  # restored from a checkpoint saved at the end of epoch 1: take it now
+    hook.before_train_epoch(runner)
+    assert taken == [25]
+
+
+def test_memory_mode_refuses_a_concat_dataset():
+    from mmengine.dataset import ConcatDataset
+    dataset = ConcatDataset.__new__(ConcatDataset)  # the type is what matters
+    with pytest.raises(ValueError, match='starts again at 0 in each dataset of a ConcatDataset'):
+        PSKDHook._check_memory_dataset(dataset)

@@ -24,6 +24,9 @@ def distill_run(tmp_path_factory, synthetic_coco):
     cfg.model.architecture.test_cfg.score_thr = 0.0
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
                                         save_best='coco/bbox_mAP_50', rule='greater')
+    # A user's own file that looks like an export (no `mine.pth` beside it): the hook must keep it.
+    (tmp / 'work').mkdir()
+    torch.save({}, tmp / 'work' / 'mine_student.pth')
     runner = run(cfg)
     return runner, str(tmp / 'work')
 
@@ -32,6 +35,7 @@ def test_every_checkpoint_has_its_student(distill_run):
     _, work_dir = distill_run
     full = [p for p in glob.glob(osp.join(work_dir, '*.pth')) if not p.endswith('_student.pth')]
     students = glob.glob(osp.join(work_dir, '*_student.pth'))
+    students.remove(osp.join(work_dir, 'mine_student.pth'))  # not the hook's: still there
     assert any(osp.basename(p).startswith('best_') for p in full), full
     assert sorted(p[:-len('_student.pth')] + '.pth' for p in students) == sorted(full)
     assert len(full) == 2  # max_keep_ckpts=1 removed the older epochs and their students

@@ -113,6 +113,7 @@ class PSKDHook(Hook):
             if fresh:
                 self.snapshot_iter = -1
         elif self.memory is None or fresh:
+            self._check_memory_dataset(runner.train_dataloader.dataset)
             self.memory = PredictionMemory(len(runner.train_dataloader.dataset))
         self.attach(self.student(runner))
         every = ('every epoch' if self.by_epoch else 'every iteration')
@@ -120,6 +121,15 @@ class PSKDHook(Hook):
                 else ', snapshot every epoch' if self.mode == 'snapshot' else '')
         runner.logger.info(f'PSKDHook: mode={self.mode}, alpha_T={self.alpha_T} (alpha set {every}'
                            f'{snap}), loss {type(self.loss).__name__}.')
+
+    @staticmethod
+    def _check_memory_dataset(dataset) -> None:
+        from mmengine.dataset import ConcatDataset
+        if isinstance(dataset, ConcatDataset):
+            raise ValueError(
+                "PSKDHook(mode='memory') keys its rows by sample_idx, which starts again at 0 in each "
+                'dataset of a ConcatDataset, so samples of different datasets would share rows. Train on '
+                "one dataset, or use mode='snapshot'.")
 
     def after_train(self, runner) -> None:
         self.detach()
@@ -198,7 +208,10 @@ class PSKDHook(Hook):
             return
         self.alpha = self.alpha_T * (runner.epoch + 1) / runner.max_epochs
         if self.mode == 'snapshot' and self.interval is None and runner.epoch > 0:
-            self.take_snapshot(runner)
+            # A snapshot of this epoch's start restored from a mid-epoch checkpoint is the right one;
+            # the student's weights now are not (they are some iterations into the epoch).
+            if self.snapshot_iter < runner.epoch * len(runner.train_dataloader):
+                self.take_snapshot(runner)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if not self.by_epoch:

@@ -1,5 +1,4 @@
 """Write ``<name>_student.pth`` next to every checkpoint the Runner saves."""
-import glob
 import os
 import os.path as osp
 from typing import List
@@ -21,12 +20,17 @@ class StudentCheckpointHook(Hook):
     It runs after MMEngine's ``CheckpointHook`` (lower priority) at every point where that hook may
     save (after an iteration, an epoch, a validation, the run), and exports each checkpoint the
     ``CheckpointHook`` points to (``last_ckpt`` and the best ones) whose student file is missing or
-    older. Student files whose checkpoint was deleted (``max_keep_ckpts``, a replaced best
-    checkpoint) are deleted too. Exports are read back from the saved file, so they are exactly what
-    was saved (EMA weights included). In a run without a student (a plain detector), it does nothing.
+    older; when none of them changed since its last look it does nothing (a few ``stat`` calls). A
+    student file it wrote is deleted when its checkpoint is (``max_keep_ckpts``, a replaced best
+    checkpoint); files it did not write are never touched. Exports are read back from the saved file,
+    so they are exactly what was saved (EMA weights included). In a run without a student (a plain
+    detector), it does nothing.
     """
 
     priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self._written = set()  # student files this hook wrote, the only ones it may delete
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -41,28 +45,30 @@ class StudentCheckpointHook(Hook):
     def _sync(self, runner) -> None:
         if not getattr(self, 'enabled', False) or not is_main_process():
             return
+        paths = []
         for hook in self._checkpoint_hooks(runner):
-            paths = [hook.last_ckpt, getattr(hook, 'best_ckpt_path', None)]
+            paths += [hook.last_ckpt, getattr(hook, 'best_ckpt_path', None)]
             paths += list(getattr(hook, 'best_ckpt_path_dict', {}).values())
-            for path in filter(None, paths):
-                self._export_if_stale(str(path), runner)
-            if getattr(hook, 'out_dir', None):
-                self._remove_orphans(hook.out_dir)
+        state = tuple((p, osp.getmtime(p)) for p in map(str, filter(None, paths)) if osp.isfile(p))
+        if state == getattr(self, '_seen', None):
+            return
+        self._seen = state
+        for path, _ in state:
+            self._export_if_stale(path, runner)
+        for student in sorted(self._written):
+            if not osp.isfile(student[:-len(STUDENT_SUFFIX)] + '.pth'):
+                os.remove(student)
+                self._written.discard(student)
 
     def _export_if_stale(self, path: str, runner) -> None:
-        if is_student_checkpoint_path(path) or not osp.isfile(path):
+        if is_student_checkpoint_path(path):
             return
         dst = student_checkpoint_path(path)
         if osp.isfile(dst) and osp.getmtime(dst) >= osp.getmtime(path):
             return
         export_student(path, dst)
+        self._written.add(dst)
         runner.logger.info(f'Saved the student-only checkpoint {dst}')
-
-    @staticmethod
-    def _remove_orphans(out_dir: str) -> None:
-        for student in glob.glob(osp.join(out_dir, f'*{STUDENT_SUFFIX}')):
-            if not osp.isfile(student[:-len(STUDENT_SUFFIX)] + '.pth'):
-                os.remove(student)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         self._sync(runner)
