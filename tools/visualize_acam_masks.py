@@ -13,21 +13,17 @@ import copy
 import os
 import os.path as osp
 import tempfile
-from typing import Dict, List, Tuple
 
 import cv2
-import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.models.losses.acam_kd import ACAMKDLoss
 from mmkd_plugin.models.utils.teacher_checkpoint import extract_state_dict
 from mmkd_plugin.testing import clear_pretrained, write_random_teacher
+from mmkd_plugin.visualization import batch_image, load_image, render, spatial_masks
 
 
 def build_model(cfg: Config, checkpoint: str) -> torch.nn.Module:
@@ -44,47 +40,6 @@ def build_model(cfg: Config, checkpoint: str) -> torch.nn.Module:
     return model.eval()
 
 
-def load_image(cfg: Config, image: str) -> Dict:
-    """The image through the config's test pipeline (annotation loading dropped), as one batch."""
-    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if 'Annotations' not in t['type']]
-    return pseudo_collate([Compose(pipeline)(dict(img_path=image))])
-
-
-@torch.no_grad()
-def spatial_masks(model, batch: Dict) -> Tuple[Dict[str, torch.Tensor], Tuple[int, int]]:
-    """``{level: (M, H, W) masks}`` for every ACAMKDLoss of the distiller, and the padded input size."""
-    data = model.data_preprocessor(batch, False)
-    inputs, samples = data['inputs'], data['data_samples']
-    distiller = model.distiller
-    with distiller.teacher_recorders:
-        model.run_teacher(inputs, samples)
-    with distiller.student_recorders:
-        model.student(inputs, samples, mode='tensor')
-    masks = {}
-    for name, loss in distiller.distill_losses.items():
-        if isinstance(loss, ACAMKDLoss):
-            mapping = distiller.loss_forward_mappings[name]
-            preds_S = distiller.get_record(**mapping['preds_S'])
-            preds_T = distiller.get_record(**mapping['preds_T'])
-            _, s_masks = loss.generate_masks(loss.align(preds_S), preds_T)
-            masks[name[len('loss_'):] if name.startswith('loss_') else name] = s_masks[0]
-    return masks, inputs.shape[-2:]
-
-
-def render(image_bgr: np.ndarray, masks: torch.Tensor, padded_hw, alpha: float) -> np.ndarray:
-    """M panels side by side: the image with each mask as a JET overlay, captioned ``m<i> mean``."""
-    h, w = image_bgr.shape[:2]
-    full = F.interpolate(masks[None], size=tuple(padded_hw), mode='bilinear', align_corners=False)[0]
-    panels: List[np.ndarray] = []
-    for i, mask in enumerate(full[:, :h, :w]):
-        heat = cv2.applyColorMap((mask.clamp(0, 1).numpy() * 255).astype(np.uint8), cv2.COLORMAP_JET)
-        panel = cv2.addWeighted(image_bgr, 1 - alpha, heat, alpha, 0)
-        cv2.putText(panel, f'm{i} {masks[i].mean():.2f}', (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-        panels.append(panel)
-    return np.concatenate(panels, axis=1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description='Render ACAM-KD spatial masks per level to PNG')
     parser.add_argument('config')
@@ -98,11 +53,11 @@ def main() -> None:
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
         model = build_model(cfg, args.checkpoint)
-        batch = load_image(cfg, args.image)
+        batch = load_image(cfg.test_dataloader.dataset.pipeline, args.image)
         masks, padded_hw = spatial_masks(model, batch)
     if not masks:
         raise SystemExit(f'{args.config} has no ACAMKDLoss in its distiller: nothing to render.')
-    image = batch['inputs'][0].permute(1, 2, 0).numpy().copy()  # the resized image, BGR uint8
+    image = batch_image(batch)
     os.makedirs(args.out_dir, exist_ok=True)
     for level, level_masks in masks.items():
         path = osp.join(args.out_dir, f'{level}.png')

@@ -117,7 +117,11 @@ def test_predict_evaluates_the_student(distill_cfg, teacher_ckpt):
     with torch.no_grad():
         distilled = model.val_step(batch)
         student = model.architecture.val_step(batch)
+        teacher = model.teacher.val_step(batch)
     torch.testing.assert_close(distilled[0].pred_instances.bboxes, student[0].pred_instances.bboxes)
+    # ... which the check can tell from the teacher's predictions
+    t_scores, d_scores = teacher[0].pred_instances.scores, distilled[0].pred_instances.scores
+    assert t_scores.shape != d_scores.shape or not torch.allclose(t_scores, d_scores)
 
 
 def test_unknown_teacher_forward_is_an_error(distill_cfg, teacher_ckpt):

@@ -71,9 +71,19 @@ def test_exported_student_evaluates_like_the_distillation_run(trained, workspace
 
 
 def test_amp_on_cpu_trains_in_bfloat16(workspace):
-    out = _tool(workspace, osp.join(REPO, 'tools', 'train.py'), CWD_CFG, '--amp', '--work-dir',
-                'work_dirs/amp', '--cfg-options', 'train_cfg.max_epochs=1', KEEP_BOXES)
-    assert "'AutocastOptimWrapper'" in out or 'AutocastOptimWrapper' in out
+    probe = workspace / 'amp_probe.py'  # the demo config with a hook that logs an activation's dtype
+    probe.write_text(f"_base_ = [{CWD_CFG!r}]\n"
+                     "custom_imports = dict(imports=['mmkd_plugin', 'tests.fixtures.dtype_probe'])\n"
+                     "custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='DtypeProbeHook')]\n")
+    env = dict(os.environ, PYTHONWARNINGS='ignore', PYTHONPATH=REPO)
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'), str(probe), '--amp', '--work-dir', 'work_dirs/amp',
+         '--cfg-options', 'train_cfg.max_epochs=1', KEEP_BOXES],
+        cwd=workspace, env=env, capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert 'AutocastOptimWrapper' in out
+    assert 'probe: student FPN activation dtype torch.bfloat16' in out, out[-3000:]
     losses = [float(x) for x in re.findall(r' loss: ([0-9.naif]+)', out)]
     assert losses and all(torch.isfinite(torch.tensor(x)) for x in losses)
 

@@ -143,6 +143,22 @@ class ACAMKDLoss(nn.Module):
         """(N, M, C) channel and (N, M, H, W) spatial masks from aligned student and teacher features."""
         return self.masks(self.fusion(teacher, aligned_student))
 
+    def prepare(self, preds_S: Tensor, preds_T: Tensor) -> Tuple[Tensor, Tensor]:
+        """f_align(F^S) and F^T (detached) as the masks and the error see them: in the parameters' dtype
+        (outside autocast) and, with ``feature_norm='channel'``, standardised."""
+        preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
+        aligned = self.align(preds_S)
+        if self.feature_norm == 'channel':
+            with torch.autocast(teacher.device.type, enabled=False):
+                aligned, teacher = standardize_channels(aligned.float()), standardize_channels(teacher.float())
+            aligned, teacher = self._match_param_dtype(aligned), self._match_param_dtype(teacher)
+        return aligned, teacher
+
+    def spatial_masks_of(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
+        """The (N, M, H, W) spatial masks this loss would use for these features."""
+        aligned, teacher = self.prepare(preds_S, preds_T)
+        return self.generate_masks(aligned, teacher)[1]
+
     def forward(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
         """The ACAM-KD loss of one level: (N, C_S, H, W) student, (N, C, H, W) teacher -> scalar."""
         self._check_inputs(preds_S, preds_T)
@@ -151,12 +167,7 @@ class ACAMKDLoss(nn.Module):
                 "ACAMKDLoss(mask_learning='online'): the masks of the previous step were never used "
                 "by a teacher task loss, so they would learn from the Dice term alone. Use "
                 "model=dict(type='ACAMKDDistill', ...) for the online mode, or mask_learning='joint'.")
-        preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
-        aligned = self.align(preds_S)
-        if self.feature_norm == 'channel':
-            with torch.autocast(teacher.device.type, enabled=False):
-                aligned, teacher = standardize_channels(aligned.float()), standardize_channels(teacher.float())
-            aligned, teacher = self._match_param_dtype(aligned), self._match_param_dtype(teacher)
+        aligned, teacher = self.prepare(preds_S, preds_T)
         channel_masks, spatial_masks = self.generate_masks(
             aligned.detach() if self.detach_student else aligned, teacher)
         if self.mask_learning == 'online':
