@@ -3,9 +3,12 @@
 Steps, each through the project's command-line tools:
   1. generate the data (tools/generate_data.py);
   2. train a teacher (RetinaNet R18) and a student baseline (RetinaNet R18 at quarter width);
-  3. distil the student from the teacher, stopped half-way and resumed with --resume;
+  3. distil the student from the teacher with ACAM-KD, the flagship, stopped half-way and resumed with
+     --resume, and with MMRazor's CWD for comparison (same teacher, same schedule);
   4. export the student-only checkpoint (tools/export_student.py);
-  5. evaluate teacher, baseline and distilled student with tools/test.py and print a table.
+  5. evaluate teacher, baseline and distilled students with tools/test.py and print a table.
+
+One seed: the 3-seed comparison is the tiny COCO accuracy suite (docs/benchmarks.md).
 
     python tools/demo.py [--work-dir work_dirs/demo] [--retrain]
 """
@@ -23,7 +26,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = osp.join(DEMO, 'retinanet_r18_synthetic-coco.py')
 STUDENT = osp.join(DEMO, 'retinanet_r18-w16_synthetic-coco.py')
-DISTILL = osp.join(DEMO, 'cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
+ACAM_KD = osp.join(DEMO, 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
+CWD = osp.join(DEMO, 'cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
 EPOCHS = 20
 
 
@@ -58,7 +62,7 @@ def train(config: str, work_dir: str, retrain: bool, *extra: str) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--retrain', action='store_true', help='retrain teacher and baseline')
+    parser.add_argument('--retrain', action='store_true', help='retrain teacher, baseline and CWD')
     args = parser.parse_args()
     root = osp.join(REPO, args.work_dir)
     start = time.time()
@@ -67,20 +71,25 @@ def main():
     teacher_ckpt = train(TEACHER, osp.join(root, 'teacher'), args.retrain)
     student_ckpt = train(STUDENT, osp.join(root, 'student'), args.retrain)
 
-    distill_dir = osp.join(root, 'distill')
-    half = f'train_cfg.max_epochs={EPOCHS // 2}'
-    tool('train.py', DISTILL, '--work-dir', distill_dir,
-         '--cfg-options', half, f'model.teacher_ckpt={teacher_ckpt}')
-    resumed = tool('train.py', DISTILL, '--work-dir', distill_dir, '--resume',
-                   '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}')
+    teacher_opt = f'model.teacher_ckpt={teacher_ckpt}'
+    cwd_dir = osp.join(root, 'cwd')
+    cwd_ckpt = osp.join(cwd_dir, f'epoch_{EPOCHS}_student.pth')
+    if args.retrain or not osp.isfile(cwd_ckpt):
+        tool('train.py', CWD, '--work-dir', cwd_dir, '--cfg-options', teacher_opt)
+
+    acam_dir = osp.join(root, 'acam_kd')
+    tool('train.py', ACAM_KD, '--work-dir', acam_dir,
+         '--cfg-options', f'train_cfg.max_epochs={EPOCHS // 2}', teacher_opt)
+    resumed = tool('train.py', ACAM_KD, '--work-dir', acam_dir, '--resume', '--cfg-options', teacher_opt)
     if f'resumed epoch: {EPOCHS // 2}' not in resumed:
         raise SystemExit('the distillation run did not resume from its mid-run checkpoint')
-    exported = osp.join(distill_dir, 'student_exported.pth')
-    tool('export_student.py', osp.join(distill_dir, f'epoch_{EPOCHS}.pth'), '--out', exported)
+    exported = osp.join(acam_dir, 'student_exported.pth')
+    tool('export_student.py', osp.join(acam_dir, f'epoch_{EPOCHS}.pth'), '--out', exported)
 
     rows = [('teacher  RetinaNet R18', TEACHER, teacher_ckpt),
             ('student  R18 quarter width, no KD', STUDENT, student_ckpt),
-            ('student  + CWD distillation (resumed, exported)', STUDENT, exported)]
+            ('student  + MMRazor CWD', STUDENT, cwd_ckpt),
+            ('student  + ACAM-KD (stopped, resumed, exported)', STUDENT, exported)]
     table = ['| model | bbox mAP | mAP@50 | mAP@75 |', '|---|---|---|---|']
     for name, config, ckpt in rows:
         m = metrics(tool('test.py', config, ckpt, '--work-dir', osp.join(root, 'test')))

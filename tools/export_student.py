@@ -4,9 +4,12 @@
 
 The result loads strictly into the unmodified student config, so that
 ``python tools/test.py <student config> <student ckpt>`` (or mmdet/mmseg's own tools/test.py and
-deployment tools) use it.
+deployment tools) use it. The student's resolved config is written next to it (``student.py``): the
+distillation config's student with its overrides, test pipeline and dataset metainfo, without
+anything of mmkd_plugin.
 """
 import argparse
+import os.path as osp
 
 from mmengine.logging import print_log
 
@@ -20,7 +23,7 @@ def main():
     parser.add_argument('--out', help='output path (default: <checkpoint>_student.pth)')
     args = parser.parse_args()
     dst = export_student(args.checkpoint, args.out)
-    print_log(f'student checkpoint written to {dst}', logger='current')
+    print_log(f'student checkpoint written to {dst} (config: {osp.splitext(dst)[0]}.py)', logger='current')
 
 
 if __name__ == '__main__':

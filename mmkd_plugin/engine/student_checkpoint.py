@@ -45,9 +45,21 @@ def student_checkpoint(checkpoint: dict, source: str = '') -> dict:
     return dict(meta=meta, state_dict=student)
 
 
+def student_config_path(path: str) -> str:
+    """``work_dir/epoch_12_student.pth`` -> ``work_dir/epoch_12_student.py``."""
+    return osp.splitext(path)[0] + '.py'
+
+
 def export_student(src: str, dst: Optional[str] = None) -> str:
-    """Write the student-only checkpoint of ``src`` to ``dst`` (default ``<src>_student.pth``)."""
+    """Write the student-only checkpoint of ``src`` to ``dst`` (default ``<src>_student.pth``), and the
+    student's resolved config next to it (``<dst>.py``, see ``student_config``) when ``src`` holds the
+    run's config."""
+    from .student_config import student_config
     dst = dst or student_checkpoint_path(src)
     checkpoint = _load_checkpoint(src, map_location='cpu')
     torch.save(student_checkpoint(checkpoint, src), dst)
+    cfg_text = checkpoint.get('meta', {}).get('cfg')
+    cfg = student_config(cfg_text) if isinstance(cfg_text, str) else None
+    if cfg is not None:
+        cfg.dump(student_config_path(dst))
     return dst

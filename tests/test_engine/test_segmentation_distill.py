@@ -1,6 +1,7 @@
 """mmseg side of the foundation: a logit distillation run on the generated Cityscapes set."""
 import os.path as osp
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, MODELS
@@ -61,3 +62,13 @@ def test_teacher_evaluation_is_an_option(seg_run):
     assert not any(m.training for m in runner.model.teacher.modules())
     assert teacher == pytest.approx(_evaluate(runner.model.teacher, runner))
     assert student == pytest.approx(_evaluate(runner.model.architecture, runner))
+
+
+def test_exported_student_config_works_with_mmseg_init_model(seg_run):
+    from mmseg.apis import inference_model, init_model
+    _, work_dir, _ = seg_run
+    config = osp.join(work_dir, 'iter_4_student.py')
+    model = init_model(config, osp.join(work_dir, 'iter_4_student.pth'), device='cpu')
+    assert type(model).__name__ == 'EncoderDecoder' and model.decode_head.num_classes == 19
+    result = inference_model(model, np.full((128, 256, 3), 100, np.uint8))
+    assert tuple(result.pred_sem_seg.data.shape) == (1, 128, 256)

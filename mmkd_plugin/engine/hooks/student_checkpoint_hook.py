@@ -10,12 +10,13 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..student_checkpoint import (STUDENT_SUFFIX, export_student, is_student_checkpoint_path,
-                                  student_checkpoint_path)
+                                  student_checkpoint_path, student_config_path)
 
 
 @HOOKS.register_module()
 class StudentCheckpointHook(Hook):
-    """Export a student-only checkpoint beside each checkpoint of a distillation run.
+    """Export a student-only checkpoint (and the student's config, ``*_student.py``) beside each
+    checkpoint of a distillation run.
 
     It runs after MMEngine's ``CheckpointHook`` (lower priority) at every point where that hook may
     save (after an iteration, an epoch, a validation, the run), and exports each checkpoint the
@@ -57,7 +58,9 @@ class StudentCheckpointHook(Hook):
             self._export_if_stale(path, runner)
         for student in sorted(self._written):
             if not osp.isfile(student[:-len(STUDENT_SUFFIX)] + '.pth'):
-                os.remove(student)
+                for path in (student, student_config_path(student)):
+                    if osp.isfile(path):
+                        os.remove(path)
                 self._written.discard(student)
 
     def _export_if_stale(self, path: str, runner) -> None:
