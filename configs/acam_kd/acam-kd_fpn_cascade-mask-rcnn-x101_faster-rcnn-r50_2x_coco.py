@@ -9,4 +9,4 @@ teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/cascade_rcnn/cas
 model = dict(
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
-    inherit_from_teacher=[])  # ['neck', 'rpn_head']: "inheritance" (student starts from the teacher)
+    inherit_from_teacher=['neck', 'rpn_head'])  # the cascade RoI head has no Faster R-CNN shape

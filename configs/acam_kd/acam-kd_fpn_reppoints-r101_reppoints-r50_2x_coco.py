@@ -14,7 +14,9 @@ model = dict(
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
     teacher_forward='feat',  # backbone + neck only
-    inherit_from_teacher=[],  # ['neck', 'bbox_head']: "inheritance" (student starts from the teacher)
-    acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256, num_masks=6,
-              loss_weight=1.0, div_weight=1.0, mask_learning='joint', channel_mask='literal'))
+    inherit_from_teacher=['neck', 'bbox_head'],  # "inheritance": same shapes for R101 -> R50
+    # The ablation's winner (docs/methods/acam_kd.md): the loss's defaults, and level weights halving
+    # from P3 to P7 (raw FPN energy grows with stride; equal weights let P6/P7 dominate).
+    acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256,
+              num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125, 0.0625]))
 custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]

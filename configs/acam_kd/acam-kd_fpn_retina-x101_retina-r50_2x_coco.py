@@ -8,4 +8,4 @@ teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retina
 model = dict(
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
-    inherit_from_teacher=[])  # ['neck', 'bbox_head']: "inheritance" (student starts from the teacher)
+    inherit_from_teacher=['neck', 'bbox_head'])  # X101's neck and head have R50's shapes

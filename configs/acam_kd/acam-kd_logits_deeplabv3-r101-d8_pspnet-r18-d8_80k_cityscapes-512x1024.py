@@ -16,6 +16,7 @@ model = dict(
     teacher=dict(cfg_path=teacher_cfg),
     teacher_ckpt=teacher_ckpt,
     teacher_forward='tensor',  # the teacher's logits, no loss
+    # The loss's defaults: the readings that won the ablations (docs/methods/acam_kd.md).
     acam=dict(source='decode_head.conv_seg', num_levels=None, student_channels=19, teacher_channels=19,
-              num_masks=19, loss_weight=1.0, div_weight=1.0, mask_learning='joint', channel_mask='literal'))
+              num_masks=19))
 custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]

@@ -11,6 +11,7 @@ model = dict(
     teacher=_base_.model.teacher,
     teacher_ckpt=_base_.teacher_ckpt,
     teacher_forward='feat',
+    inherit_from_teacher=_base_.model.inherit_from_teacher,  # the same recipe as ACAM-KD
     distiller=dict(
         type='PerLevelDistiller',
         num_levels=5,

@@ -4,7 +4,7 @@ The paper's Figure 1 shows the student's attention shifting as training goes on.
 level's M spatial masks as heat maps over one image (``mmkd_plugin.visualization``) after the given
 iterations and at the end of training, and hands them to MMEngine's visualizer (``add_image``), so they
 land where the run's other images do (``<work_dir>/<timestamp>/vis_data/vis_image/`` with the local
-backend, TensorBoard or W&B with theirs), named ``acam_masks_<level>`` with the iteration as step.
+backend, TensorBoard or W&B with theirs), named ``acam_masks_<level>`` with the number of iterations done as step.
 """
 from typing import Sequence
 
@@ -31,7 +31,7 @@ class ACAMKDMaskVisualizerHook(Hook):
         self.iters = set(iters)
         self.alpha = alpha
 
-    def _render(self, runner) -> None:
+    def _render(self, runner, step: int) -> None:
         from ...visualization import batch_image, load_image, render, spatial_masks
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, 'distiller'):
@@ -47,11 +47,11 @@ class ACAMKDMaskVisualizerHook(Hook):
         image = batch_image(batch)
         for level, level_masks in masks.items():
             picture = render(image, level_masks, padded_hw, self.alpha)[..., ::-1]  # BGR -> RGB
-            runner.visualizer.add_image(f'acam_masks_{level}', picture.copy(), step=runner.iter)
+            runner.visualizer.add_image(f'acam_masks_{level}', picture.copy(), step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if runner.iter + 1 in self.iters:
-            self._render(runner)
+        if runner.iter + 1 in self.iters:  # runner.iter counts the iterations before this one
+            self._render(runner, runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        self._render(runner)
+        self._render(runner, runner.iter)
