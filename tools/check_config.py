@@ -6,6 +6,8 @@ Pretrained ``init_cfg``s are cleared and a distillation teacher gets a checkpoin
 weights, so this needs neither network nor data: it checks that the config builds, that recorder names
 exist, that shapes match, and that every loss is finite. The test suite runs it on every shipped config.
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import math
 import tempfile
@@ -27,9 +29,11 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     with tempfile.TemporaryDirectory() as work_dir:
         log_vars = smoke_train_step(cfg, work_dir)
-    lines = [f'{name}: {float(value):.4f}' for name, value in log_vars.items()]
+    log_vars = {name: float(value.detach() if hasattr(value, 'detach') else value)
+                for name, value in log_vars.items()}
+    lines = [f'{name}: {value:.4f}' for name, value in log_vars.items()]
     print_log('one training step:\n  ' + '\n  '.join(lines), logger='current')
-    bad = [name for name, value in log_vars.items() if not math.isfinite(float(value))]
+    bad = [name for name, value in log_vars.items() if not math.isfinite(value)]
     if bad:
         raise SystemExit(f'non-finite losses: {bad}')
 

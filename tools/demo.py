@@ -12,6 +12,8 @@ One seed: the 3-seed comparison is the tiny COCO accuracy suite (docs/benchmarks
 
     python tools/demo.py [--work-dir work_dirs/demo] [--retrain]
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import os
 import os.path as osp

@@ -8,6 +8,8 @@ deployment tools) use it. The student's resolved config is written next to it (`
 distillation config's student with its overrides, test pipeline and dataset metainfo, without
 anything of mmkd_plugin.
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import os.path as osp
 

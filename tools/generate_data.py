@@ -8,6 +8,8 @@ look for them. The same arguments always give the same files. Each set records i
 ``generated.json``: a set already generated with the same arguments is left alone, one generated with
 other arguments is removed and written anew.
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import json
 import os.path as osp

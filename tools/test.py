@@ -6,6 +6,8 @@
 With a student-only checkpoint (``*_student.pth``) use the student's own config; with a distillation
 checkpoint use the distillation config (the student is evaluated).
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 
 from mmengine.evaluator import DumpResults

@@ -3,6 +3,8 @@
     python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [CKPT]] [--auto-scale-lr]
                                  [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 
 from mmengine.registry import RUNNERS

@@ -8,6 +8,8 @@ needed). The image goes through the config's test pipeline; the teacher and the 
 ACAM-KD level's M spatial masks (sigmoid, in (0, 1)) are drawn side by side over the image with a colour map,
 titled with the mask index and its mean. Output: ``DIR/<level>.png`` (e.g. ``acam_l0.png`` for P3).
 """
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import copy
 import os

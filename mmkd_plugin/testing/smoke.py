@@ -6,11 +6,13 @@ MMRazor's shipped configs drifted because nothing ran them; this is what the tes
 randomly initialised weights, so that the strict teacher loading runs for real.
 """
 import copy
+import logging
 import os.path as osp
 from typing import Dict
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import HOOKS, DefaultScope, MODELS
 
@@ -44,7 +46,13 @@ def write_random_teacher(model_cfg: ConfigDict, path: str) -> str:
     teacher_cfg = resolve_model_cfg(copy.deepcopy(model_cfg.teacher), 'teacher')
     clear_pretrained(teacher_cfg)
     teacher = MODELS.build(teacher_cfg)
-    teacher.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # no per-parameter report for a throw-away teacher
+    try:
+        teacher.init_weights()
+    finally:
+        logger.setLevel(level)
     torch.save(dict(state_dict=teacher.state_dict(), meta=dict()), path)
     return path
 

@@ -33,6 +33,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
+from ..utils.init_report import dump_init_info
 from ..utils import (FiniteLossMixin, TeacherInputs, build_model, check_loss_forward_mappings,
                      check_recorder_sources, check_records, handle_loaded_checkpoints, inherit_modules,
                      load_teacher_checkpoint, touch_parameters)
@@ -101,6 +102,9 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
     def init_weights(self) -> None:
         """MMEngine's initialisation, then the inherited student modules loaded again over it."""
         super().init_weights()
+        if self._inherited:
+            print_log(f'Student modules inherited from the teacher: {sorted(self._inherited)}.',
+                      logger='current')
         modules = dict(self.architecture.named_modules())
         for name, state in self._inherited.items():
             modules[name].load_state_dict(state, strict=True)
@@ -132,6 +136,12 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
             check_records(self.distiller, self.student, self.teacher, self.teacher_forward)
             losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
         return touch_parameters(losses, self.distiller.parameters())
+
+    def _dump_init_info(self) -> None:
+        """MMEngine's initialisation report for the student and distiller; one line for the teacher."""
+        count = sum(1 for _ in self.teacher.parameters())
+        dump_init_info(self, f'Teacher: {count} parameters as loaded from teacher_ckpt, frozen, in eval '
+                             'mode (left out of the initialisation report).')
 
     def train(self, mode: bool = True) -> 'TeacherDistill':
         """Switch the student and distiller; the frozen teacher always stays in eval mode."""

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 _SHOWN = 10  # keys listed per kind of mismatch
@@ -58,7 +58,7 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]) -> 
             "checkpoint the teacher config was trained to.")
     if '://' not in teacher_ckpt and not osp.isfile(teacher_ckpt):
         raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist.')
-    checkpoint = _load_checkpoint(teacher_ckpt, map_location='cpu')
+    checkpoint = CheckpointLoader.load_checkpoint(teacher_ckpt, map_location='cpu', logger='current')
     state = extract_state_dict(checkpoint)
     if any(k.startswith('architecture.') for k in state):
         state = extract_state_dict(state, prefix='architecture.')
