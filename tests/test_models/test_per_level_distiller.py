@@ -1,5 +1,6 @@
 """PerLevelDistiller expands one template per level exactly as the hand-written configs spell it out."""
 import pytest
+from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 import mmkd_plugin  # noqa: F401
@@ -7,6 +8,13 @@ from mmkd_plugin.models.distillers import expand_levels
 
 FPN = dict(student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
            teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')))
+
+
+@pytest.fixture(autouse=True)
+def razor_scope():
+    """Build in MMRazor's scope whatever scope an earlier test left as the default."""
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        yield
 
 
 def test_expansion_matches_the_hand_written_mappings():
