@@ -6,12 +6,13 @@ nkd = 'configs/benchmarks/tiny_coco/nkd_logits_retinanet-r18_retinanet-r18-w16_s
 pskd = 'configs/benchmarks/tiny_coco/pskd_retinanet-r18-w16_synthetic-coco.py'
 variants = dict(
     _delete_=True,
-    nkd_w1=dict(config=nkd, label='NKD, loss weight 1 (first reading)'),
+    nkd_w1=dict(config=nkd, label='NKD, loss weight 1 (first reading)',
+                options=['model.distiller.level_losses.loss_nkd.loss_weight=1.0']),
     nkd_w03=dict(config=nkd, label='NKD, loss weight 0.3',
                  options=['model.distiller.level_losses.loss_nkd.loss_weight=0.3']),
     nkd_w01=dict(config=nkd, label='NKD, loss weight 0.1',
                  options=['model.distiller.level_losses.loss_nkd.loss_weight=0.1']),
-    pskd_a08=dict(config=pskd, label='PS-KD, alpha_T 0.8 (the paper\'s)'),
+    pskd_a08=dict(config=pskd, label='PS-KD, alpha_T 0.8 (the paper\'s)', options=['custom_hooks.0.alpha_T=0.8']),
     pskd_a04=dict(config=pskd, label='PS-KD, alpha_T 0.4', options=['custom_hooks.0.alpha_T=0.4']),
     pskd_a02=dict(config=pskd, label='PS-KD, alpha_T 0.2', options=['custom_hooks.0.alpha_T=0.2']),
 )

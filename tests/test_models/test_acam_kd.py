@@ -35,6 +35,10 @@ def naive_acam(loss: ACAMKDLoss, preds_S, preds_T):
             mean, std = flat.mean(1), flat.std(1)
             return (x - mean[None, :, None, None]) / (std[None, :, None, None] + 1e-6)
         s, preds_T = norm(s), norm(preds_T)
+    if loss.feature_norm == 'pixel':  # each position over the channels, unbiased std
+        def norm(x):
+            return (x - x.mean(1, keepdim=True)) / (x.std(1, keepdim=True) + 1e-6)
+        s, preds_T = norm(s), norm(preds_T)
     t_tok, s_tok = preds_T.flatten(2), s.flatten(2)                      # (N, C, HW)
     q = torch.einsum('qc,ncp->nqp', loss.fusion.query.weight, t_tok)     # (N, C_q, HW)
     k = torch.einsum('qc,ncp->nqp', loss.fusion.key.weight, s_tok)
@@ -53,6 +57,19 @@ def naive_acam(loss: ACAMKDLoss, preds_S, preds_T):
         size_s = h * w if loss.normalize == 'hw' else ms[:, i].sum(1)
         lc = lc + (mc[:, i, :, None] ** power * d ** 2).sum((1, 2)) / (h * w * size_c)
         ls = ls + (ms[:, i, None, :] ** power * d ** 2).sum((1, 2)) / (c * size_s)
+    if getattr(loss, 'distance', 'mse') == 'kl':  # tau^2 KL(teacher || student), written out per element
+        tau, t_map, s_map = loss.tau, preds_T.flatten(2) / loss.tau, s.flatten(2) / loss.tau
+        def kl(dim):
+            p_t = torch.exp(t_map) / torch.exp(t_map).sum(dim, keepdim=True)
+            p_s = torch.exp(s_map) / torch.exp(s_map).sum(dim, keepdim=True)
+            return tau ** 2 * (p_t * (torch.log(p_t) - torch.log(p_s))).sum(dim)
+        e_c, e_p = kl(2), kl(1)                                          # (N, C), (N, HW)
+        lc = ls = 0
+        for i in range(m):
+            size_c = c if loss.normalize == 'hw' else mc[:, i].sum(1)
+            size_s = h * w if loss.normalize == 'hw' else ms[:, i].sum(1)
+            lc = lc + (mc[:, i] ** power * e_c).sum(1) / size_c
+            ls = ls + (ms[:, i] ** power * e_p).sum(1) / size_s
     lc, ls = (lc / m).mean(), (ls / m).mean()
     dice = []
     for b in range(n):
@@ -75,16 +92,22 @@ def features(n=2, c_s=6, c_t=8, h=3, w=5, seed=0):
 # The literal reading of the paper's notes (the defaults are the ablation's winner, docs/methods/acam_kd.md).
 PAPER = dict(mask_learning='joint', normalize='mask_sum', feature_norm=None, mass_weight=0.0, loss_weight=1.0)
 SETTINGS = [PAPER, dict(PAPER, normalize='hw'), dict(PAPER, normalize='mask_mean'),
-            dict(PAPER, feature_norm='channel'), dict(PAPER, mass_weight=0.8, mass_target=0.3), dict()]
+            dict(PAPER, feature_norm='channel'), dict(PAPER, feature_norm='pixel'),
+            dict(PAPER, mass_weight=0.8, mass_target=0.3), dict(distance='kl', tau=2.0, feature_norm=None),
+            dict(PAPER, distance='kl', tau=1.0), dict()]
 
 
 @pytest.mark.parametrize('channel_mask', ['literal', 'elementwise'])
 @pytest.mark.parametrize('c_s', [6, 8])
-@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'mass', 'defaults'])
+@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'pixel', 'mass', 'kl', 'kl_paper', 'defaults'])
 def test_loss_matches_naive_reference(channel_mask, c_s, setting):
     torch.manual_seed(0)
     check_masks = setting in (PAPER, {})
     setting = dict(setting, loss_weight=0.7)
+    if setting.get('distance') == 'kl' and c_s != 8:  # class distributions need the same classes
+        with pytest.raises(ValueError, match='student_channels must equal teacher_channels'):
+            ACAMKDLoss(c_s, 8, **setting)
+        return
     loss = ACAMKDLoss(c_s, 8, num_masks=3, div_weight=0.3, channel_mask=channel_mask,
                       init_std=3.0, **setting)  # larger units than the default: masks far from 0.5
     loss.masks.channel_units.data.mul_(10)  # the pooled fused feature is small

@@ -12,12 +12,13 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from ..architectures.acam_kd_fusion import ASCMasks, STCAFusion
-from .acam_kd_terms import (NORMALIZATIONS, dice_diversity, mask_mass_penalty, masked_mimic_loss,
-                            standardize_channels)
+from .acam_kd_terms import (NORMALIZATIONS, dice_diversity, kl_energies, mask_mass_penalty, masked_energy,
+                            masked_mimic_loss, standardize_channels, standardize_pixels)
 
 MASK_LEARNING_MODES = ('joint', 'online', 'minmax')
 MASK_TYPES = ('channel', 'spatial')
-FEATURE_NORMS = (None, 'channel')
+FEATURE_NORMS = (None, 'channel', 'pixel')
+DISTANCES = ('mse', 'kl')
 
 
 class _ReverseGrad(torch.autograd.Function):
@@ -82,11 +83,16 @@ class ACAMKDLoss(nn.Module):
         detach_student: stop the mask branch's gradient at the student feature (True: the student
             learns only through the masked error; False: also through STCA-FF's key and value).
         feature_norm: ``'channel'`` (default): standardise both features per channel over N, H, W
-            before everything (PKD's normalisation), so that levels weigh alike; None: raw features.
+            before everything (PKD's normalisation), so that levels weigh alike; ``'pixel'``: standardise
+            each position over the channels (for logits: keeps each pixel's class ranking); None: raw.
         mass_weight: weight of L_mass; 0 disables it.
         mass_target: the mean mask L_mass pulls every mask towards.
         kv_max_tokens: pool the student map for STCA-FF's key/value above this many positions
             (``STCAFusion``); None: never.
+        distance: ``'mse'`` (default; the paper's squared error) or ``'kl'`` (ours, for logits): the
+            channel masks weigh CWD's per-class spatial KL, the spatial masks the per-pixel class KL
+            (``kl_energies``), both at temperature ``tau`` and scaled by tau^2.
+        tau: the temperature of ``distance='kl'``.
 
     Shapes: ``forward`` takes (N, C_S, H, W) and (N, C, H, W); the masks are (N, M, C) (channel) and
     (N, M, H, W) (spatial). The loss is computed in float32 outside autocast.
@@ -113,7 +119,9 @@ class ACAMKDLoss(nn.Module):
                  feature_norm: Optional[str] = 'channel',
                  mass_weight: float = 10.0,
                  mass_target: float = 0.5,
-                 kv_max_tokens: Optional[int] = None) -> None:
+                 kv_max_tokens: Optional[int] = None,
+                 distance: str = 'mse',
+                 tau: float = 1.0) -> None:
         super().__init__()
         if mask_learning not in MASK_LEARNING_MODES:
             raise ValueError(f'mask_learning must be one of {MASK_LEARNING_MODES}, got {mask_learning!r}.')
@@ -124,6 +132,11 @@ class ACAMKDLoss(nn.Module):
             raise ValueError(f'normalize must be one of {NORMALIZATIONS}, got {normalize!r}.')
         if feature_norm not in FEATURE_NORMS:
             raise ValueError(f'feature_norm must be one of {FEATURE_NORMS}, got {feature_norm!r}.')
+        if distance not in DISTANCES:
+            raise ValueError(f'distance must be one of {DISTANCES}, got {distance!r}.')
+        if distance == 'kl' and student_channels != teacher_channels:
+            raise ValueError("distance='kl' compares class distributions, so student_channels must equal "
+                             f'teacher_channels (logits); got {student_channels} and {teacher_channels}.')
         if not 0 < mass_target < 1:
             raise ValueError(f'mass_target is a mean mask value, in (0, 1); got {mass_target}.')
         self.student_channels = student_channels
@@ -137,6 +150,8 @@ class ACAMKDLoss(nn.Module):
         self.normalize = normalize
         self.detach_student = detach_student
         self.feature_norm = feature_norm
+        self.distance = distance
+        self.tau = tau
         self.mass_weight = mass_weight
         self.mass_target = mass_target
         self.align = (nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
@@ -152,12 +167,13 @@ class ACAMKDLoss(nn.Module):
 
     def prepare(self, preds_S: Tensor, preds_T: Tensor) -> Tuple[Tensor, Tensor]:
         """f_align(F^S) and F^T (detached) as the masks and the error see them: in the parameters' dtype
-        (outside autocast) and, with ``feature_norm='channel'``, standardised."""
+        (outside autocast) and, with ``feature_norm``, standardised."""
         preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
         aligned = self.align(preds_S)
-        if self.feature_norm == 'channel':
+        if self.feature_norm is not None:
+            norm = standardize_channels if self.feature_norm == 'channel' else standardize_pixels
             with torch.autocast(teacher.device.type, enabled=False):
-                aligned, teacher = standardize_channels(aligned.float()), standardize_channels(teacher.float())
+                aligned, teacher = norm(aligned.float()), norm(teacher.float())
             aligned, teacher = self._match_param_dtype(aligned), self._match_param_dtype(teacher)
         return aligned, teacher
 
@@ -187,13 +203,20 @@ class ACAMKDLoss(nn.Module):
             mimic_c, mimic_s = channel_masks, spatial_masks
 
         with torch.autocast(teacher.device.type, enabled=False):
-            diff = (teacher.float() - aligned.float()).flatten(2)  # (N, C, HW)
-            zero = diff.new_zeros(())
             flat_s = spatial_masks.flatten(2)
-            loss_c = (masked_mimic_loss(diff, mimic_c, 1, self.normalize)
-                      if 'channel' in self.mask_types else zero)
-            loss_s = (masked_mimic_loss(diff, mimic_s.flatten(2), 2, self.normalize)
-                      if 'spatial' in self.mask_types else zero)
+            zero = flat_s.new_zeros((), dtype=torch.float32)
+            if self.distance == 'kl':
+                energy_c, energy_p = kl_energies(aligned.float().flatten(2), teacher.float().flatten(2), self.tau)
+                loss_c = (masked_energy(energy_c, mimic_c.float(), 1, self.normalize)
+                          if 'channel' in self.mask_types else zero)
+                loss_s = (masked_energy(energy_p, mimic_s.flatten(2).float(), 1, self.normalize)
+                          if 'spatial' in self.mask_types else zero)
+            else:
+                diff = (teacher.float() - aligned.float()).flatten(2)  # (N, C, HW)
+                loss_c = (masked_mimic_loss(diff, mimic_c, 1, self.normalize)
+                          if 'channel' in self.mask_types else zero)
+                loss_s = (masked_mimic_loss(diff, mimic_s.flatten(2), 2, self.normalize)
+                          if 'spatial' in self.mask_types else zero)
             loss_div = dice_diversity(flat_s)
             if self.channel_div:
                 loss_div = loss_div + dice_diversity(channel_masks)

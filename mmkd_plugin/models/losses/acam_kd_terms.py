@@ -9,6 +9,11 @@ The sources do not settle the normalisation (``docs/methods/acam_kd.md``), so it
 - ``'hw'`` (no mask in the denominator):  1/M sum_m sum_l M_ml^2 E_l / (K L)
 - ``'mask_mean'`` (mask-weighted mean of the squared error):  1/M sum_m sum_l M_ml E_l / (K sum_l M_ml)
 
+With ``distance='kl'`` (``ACAMKDLoss``; ours, for logits) E is a divergence instead of a squared error:
+E_p = tau^2 KL(T^tau_p || S^tau_p) over the channels at position p (the per-pixel KD of CIRKD) and
+E_k = tau^2 KL(T^tau_k || S^tau_k) over the positions of channel k (CWD's channel distribution), each
+already a mean, so K = 1 (``kl_energies``).
+
 Under ``'mask_sum'`` and ``'hw'`` a mask scaled by s scales the term by s (resp. s^2), so minimising it
 over the masks drives them to 0; ``'mask_mean'`` is invariant to that scale.
 """
@@ -30,15 +35,40 @@ def masked_mimic_loss(diff: Tensor, masks: Tensor, axis: int, normalize: str = '
     Returns:
         A scalar.
     """
+    other = 3 - axis  # 1 <-> 2
+    return masked_energy(diff.pow(2).sum(dim=other), masks, diff.shape[other], normalize)
+
+
+def masked_energy(energy: Tensor, masks: Tensor, size: int, normalize: str = 'mask_sum') -> Tensor:
+    """The masked mean of per-element energies E_l, averaged over masks and the batch.
+
+    Args:
+        energy: (N, L): E_l, the error along the masks' axis, summed over the other axis of size ``size``.
+        masks: (N, M, L).
+        size: K, the other axis's size (1 for energies that already are means, e.g. divergences).
+        normalize: ``'mask_sum'``, ``'hw'`` or ``'mask_mean'`` (module docstring).
+    """
     if normalize not in NORMALIZATIONS:
         raise ValueError(f'normalize must be one of {NORMALIZATIONS}, got {normalize!r}.')
-    other = 3 - axis  # 1 <-> 2
-    energy = diff.pow(2).sum(dim=other)  # (N, L)
     weights = masks if normalize == 'mask_mean' else masks.pow(2)
     numerator = torch.bmm(weights, energy.unsqueeze(2)).squeeze(2)  # (N, M)
-    size = masks.new_tensor(float(masks.shape[2])) if normalize == 'hw' else masks.sum(dim=2)
-    denominator = diff.shape[other] * size
+    size_l = masks.new_tensor(float(masks.shape[2])) if normalize == 'hw' else masks.sum(dim=2)
+    denominator = size * size_l
     return (numerator / denominator.clamp_min(1e-12)).mean()
+
+
+def kl_energies(student: Tensor, teacher: Tensor, tau: float = 1.0) -> tuple:
+    """Per-channel and per-position divergences of (N, C, HW) student and teacher maps (``distance='kl'``).
+
+    Returns:
+        (E_c, E_p): (N, C) tau^2 KL(softmax_HW(T_k / tau) || softmax_HW(S_k / tau)) per channel k, and
+        (N, HW) tau^2 KL(softmax_C(T_p / tau) || softmax_C(S_p / tau)) per position p. Teacher first, as
+        in CWD and CIRKD's KD loss.
+    """
+    def kl(dim):
+        log_t, log_s = torch.log_softmax(teacher / tau, dim), torch.log_softmax(student / tau, dim)
+        return (log_t.exp() * (log_t - log_s)).sum(dim) * tau ** 2
+    return kl(2), kl(1)
 
 
 def dice_diversity(masks: Tensor, eps: float = 1e-12) -> Tensor:
@@ -79,3 +109,15 @@ def standardize_channels(x: Tensor, eps: float = 1e-6) -> Tensor:
     mean = x.mean(dim=(0, 2, 3), keepdim=True)
     std = x.std(dim=(0, 2, 3), keepdim=True) if x.numel() // x.shape[1] > 1 else torch.ones_like(mean)
     return (x - mean) / (std + eps)
+
+
+def standardize_pixels(x: Tensor, eps: float = 1e-6) -> Tensor:
+    """Each position of (N, C, H, W) features to zero mean and unit std over C (unbiased), ours.
+
+    For logits this keeps what a pixel's prediction is (the order and relative gaps of its class scores)
+    and drops the per-pixel scale; ``standardize_channels`` would instead rescale each class map on its
+    own and so change which class wins at a pixel.
+    """
+    if x.shape[1] < 2:
+        return x - x.mean(dim=1, keepdim=True)
+    return (x - x.mean(dim=1, keepdim=True)) / (x.std(dim=1, keepdim=True) + eps)
