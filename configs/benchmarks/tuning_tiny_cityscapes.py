@@ -5,7 +5,7 @@ _base_ = ['./tiny_cityscapes.py']
 pskd = 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py'
 variants = dict(
     _delete_=True,
-    pskd_a08=dict(config=pskd, label="PS-KD, alpha_T 0.8 (the paper's)"),
+    pskd_a08=dict(config=pskd, label="PS-KD, alpha_T 0.8 (the paper's)", options=['custom_hooks.0.alpha_T=0.8']),
     pskd_a03=dict(config=pskd, label='PS-KD, alpha_T 0.3', options=['custom_hooks.0.alpha_T=0.3']),
     pskd_a01=dict(config=pskd, label='PS-KD, alpha_T 0.1', options=['custom_hooks.0.alpha_T=0.1']),
 )
