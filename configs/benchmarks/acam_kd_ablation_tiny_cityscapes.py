@@ -20,7 +20,6 @@ variants = dict(
     combo_w1=dict(config=acam, label='standardised, mean, mass 10, min-max; loss_weight 1',
                   options=paper + combo),
     combo_w2=dict(config=acam, label='... loss_weight 2', options=paper + combo + ['model.acam.loss_weight=2.0']),
-    combo_w5=dict(config=acam, label='... loss_weight 5', options=paper + combo + ['model.acam.loss_weight=5.0']),
     raw_mean_mass_minmax_w1=dict(config=acam, label='raw logits, mean, mass 10, min-max, loss_weight 1',
                                  options=paper + combo[1:]),
     raw_mean_mass_minmax_w2=dict(config=acam, label='raw logits, mean, mass 10, min-max, loss_weight 2',

@@ -94,12 +94,13 @@ PAPER = dict(mask_learning='joint', normalize='mask_sum', feature_norm=None, mas
 SETTINGS = [PAPER, dict(PAPER, normalize='hw'), dict(PAPER, normalize='mask_mean'),
             dict(PAPER, feature_norm='channel'), dict(PAPER, feature_norm='pixel'),
             dict(PAPER, mass_weight=0.8, mass_target=0.3), dict(distance='kl', tau=2.0, feature_norm=None),
-            dict(PAPER, distance='kl', tau=1.0), dict()]
+            dict(PAPER, distance='kl', tau=1.0), dict(PAPER, distance='kl', tau=3.0, normalize='hw'), dict()]
 
 
 @pytest.mark.parametrize('channel_mask', ['literal', 'elementwise'])
 @pytest.mark.parametrize('c_s', [6, 8])
-@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'pixel', 'mass', 'kl', 'kl_paper', 'defaults'])
+@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'pixel', 'mass', 'kl', 'kl_paper', 'kl_hw',
+                              'defaults'])
 def test_loss_matches_naive_reference(channel_mask, c_s, setting):
     torch.manual_seed(0)
     check_masks = setting in (PAPER, {})
@@ -222,14 +223,17 @@ def test_mass_term_holds_the_masks_away_from_zero():
     assert means[0.0] < 0.3 and abs(means[10.0] - 0.5) < 0.1, means
 
 
-def test_online_and_minmax_mask_gradients():
-    preds_S, preds_T = features()
+@pytest.mark.parametrize('distance', ['mse', 'kl'])
+def test_online_and_minmax_mask_gradients(distance):
+    preds_S, preds_T = features(c_s=8)
+    preds_T.requires_grad_(True)
     torch.manual_seed(0)
-    joint = ACAMKDLoss(6, 8, num_masks=3, div_weight=0.0, **PAPER)
+    joint = ACAMKDLoss(8, 8, num_masks=3, div_weight=0.0, **dict(PAPER, distance=distance))
     online, minmax = copy.deepcopy(joint), copy.deepcopy(joint)
     online.mask_learning, minmax.mask_learning = 'online', 'minmax'
     for loss in (joint, online, minmax):
         loss(preds_S, preds_T).backward()
+    assert preds_T.grad is None  # the teacher never gets a gradient
     # online: no gradient from the mimic terms into the mask generator (Dice is off here)
     for name, p in online.named_parameters():
         if not name.startswith('align'):
@@ -270,11 +274,26 @@ def test_input_errors_name_the_fix():
         ACAMKDLoss(6, 8, mass_target=1.5)
     with pytest.raises(ValueError, match='one per level'):
         acam_kd_distiller(student_channels=[8, 8], teacher_channels=8, num_levels=3)
+    with pytest.raises(ValueError, match='distance must be one of'):
+        ACAMKDLoss(8, 8, distance='l1')
+    with pytest.raises(ValueError, match='tau is a softmax temperature'):
+        ACAMKDLoss(8, 8, distance='kl', tau=0.0)
 
 
-def test_bf16_autocast_and_bf16_inputs_run():
-    loss = ACAMKDLoss(6, 8, num_masks=3)
-    preds_S, preds_T = features()
+def test_level_weights_multiply_the_loss_default():
+    """Without ``loss_weight`` in the config, the per-level weights scale ACAMKDLoss's own default (2)."""
+    losses = acam_kd_distiller(8, 8, num_levels=3, level_weights=[1.0, 0.5, 0.25])['distill_losses']
+    assert [losses[f'loss_acam_l{i}']['loss_weight'] for i in range(3)] == [2.0, 1.0, 0.5]
+    losses = acam_kd_distiller(8, 8, num_levels=2, level_weights=[1.0, 0.5], loss_weight=3.0)['distill_losses']
+    assert [losses[f'loss_acam_l{i}']['loss_weight'] for i in range(2)] == [3.0, 1.5]
+
+
+@pytest.mark.parametrize('setting', [dict(), dict(distance='kl', feature_norm=None), dict(feature_norm='pixel')],
+                         ids=['defaults', 'kl', 'pixel'])
+def test_bf16_autocast_and_bf16_inputs_run(setting):
+    c_s = 8 if setting.get('distance') == 'kl' else 6  # 6: through f_align's conv
+    loss = ACAMKDLoss(c_s, 8, num_masks=3, **setting)
+    preds_S, preds_T = features(c_s=c_s)
     s = preds_S.clone().requires_grad_(True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = loss(s, preds_T)
@@ -345,6 +364,11 @@ def acam_cfg():
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory, acam_cfg):
     return write_random_teacher(acam_cfg.model, str(tmp_path_factory.mktemp('acam_teacher') / 't.pth'))
+
+
+def test_the_demo_config_weighs_levels_from_the_loss_default(acam_cfg, teacher_ckpt):
+    built = _build(acam_cfg, teacher_ckpt).distiller.distill_losses
+    assert [built[f'loss_acam_l{i}'].loss_weight for i in range(5)] == [2.0, 1.0, 0.5, 0.25, 0.125]
 
 
 def _build(acam_cfg, teacher_ckpt, **acam):

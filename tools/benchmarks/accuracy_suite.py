@@ -157,7 +157,7 @@ class Launcher:
         if self.kind == 'pytorch':
             return ['bash', 'tools/dist_train.sh', config, str(self.gpus), *tail]
         if self.kind == 'slurm':
-            return ['bash', 'tools/slurm_train.sh', self.partition or 'PARTITION', job, config, work_dir,
+            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_train.sh', self.partition or 'PARTITION', job, config, work_dir,
                     *tail[2:]]
         return ['python', 'tools/train.py', config, *tail]
 
@@ -166,7 +166,7 @@ class Launcher:
         if self.kind == 'pytorch':
             return ['bash', 'tools/dist_test.sh', config, checkpoint, str(self.gpus), *tail]
         if self.kind == 'slurm':
-            return ['bash', 'tools/slurm_test.sh', self.partition or 'PARTITION', job, config, checkpoint,
+            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_test.sh', self.partition or 'PARTITION', job, config, checkpoint,
                     *tail]
         return ['python', 'tools/test.py', config, checkpoint, *tail]
 

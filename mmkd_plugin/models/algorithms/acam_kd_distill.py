@@ -12,6 +12,7 @@ ICCV 2025. ``TeacherDistill`` with two additions:
   teacher's remaining layers and task loss; that loss (``distill.loss_acam_mask_task``) trains the mask
   generator only (the teacher is frozen, the student is not on its path).
 """
+import inspect
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,6 +23,9 @@ from ..distillers.per_level_distiller import LEVEL, expand_levels
 from ..losses.acam_kd import ACAMKDLoss
 from ..utils.task_loss import detector_loss_from_features
 from .teacher_distill import TeacherDistill
+
+# ACAMKDLoss's own default, which per-level weights multiply when the config gives no loss_weight.
+_ACAM_DEFAULT_LOSS_WEIGHT = inspect.signature(ACAMKDLoss.__init__).parameters['loss_weight'].default
 
 
 def acam_kd_distiller(student_channels: Union[int, Sequence[int]],
@@ -53,7 +57,8 @@ def acam_kd_distiller(student_channels: Union[int, Sequence[int]],
         if level_weights is not None:
             if len(level_weights) != num_levels:
                 raise ValueError(f'level_weights has {len(level_weights)} entries for {num_levels} levels.')
-            loss['loss_weight'] = [loss.get('loss_weight', 1.0) * w for w in level_weights]
+            base = loss.get('loss_weight', _ACAM_DEFAULT_LOSS_WEIGHT)  # the loss's own default if unset
+            loss['loss_weight'] = [base * w for w in level_weights]
         for record in mapping.values():
             record['data_idx'] = LEVEL
         losses, _, mappings = expand_levels(num_levels, dict(loss_acam=loss), None, dict(loss_acam=mapping))

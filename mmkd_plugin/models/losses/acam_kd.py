@@ -42,8 +42,9 @@ class ACAMKDLoss(nn.Module):
         L = loss_weight * (L^c + L^s) + div_weight * L_div + mass_weight * L_mass
 
     L^c and L^s: ``masked_mimic_loss`` (``acam_kd_terms.py``) with the channel and the spatial masks,
-    normalised as ``normalize`` says; L_div: ``dice_diversity`` on the spatial masks (and on the channel
-    masks with ``channel_div=True``); L_mass: ``mask_mass_penalty`` on every mask type in use (ours). f_align is a 1x1 conv when the channel counts differ, else the identity. The teacher
+    normalised as ``normalize`` says (with ``distance='kl'``: ``masked_energy`` of ``kl_energies``); L_div: ``dice_diversity`` on the spatial masks (and on the channel
+    masks with ``channel_div=True``); L_mass: ``mask_mass_penalty`` on every mask type in use (ours).
+    f_align is a 1x1 conv when the channel counts differ, else the identity. The teacher
     never gets a gradient.
 
     The defaults are the variant that won the ablation on the tiny COCO suite (docs/methods/acam_kd.md:
@@ -91,7 +92,9 @@ class ACAMKDLoss(nn.Module):
             (``STCAFusion``); None: never.
         distance: ``'mse'`` (default; the paper's squared error) or ``'kl'`` (ours, for logits): the
             channel masks weigh CWD's per-class spatial KL, the spatial masks the per-pixel class KL
-            (``kl_energies``), both at temperature ``tau`` and scaled by tau^2.
+            (``kl_energies``), both at temperature ``tau`` and scaled by tau^2. Pair it with
+            ``feature_norm=None`` (the Cityscapes configs do): per-channel standardisation changes which
+            class wins at a pixel.
         tau: the temperature of ``distance='kl'``.
 
     Shapes: ``forward`` takes (N, C_S, H, W) and (N, C, H, W); the masks are (N, M, C) (channel) and
@@ -134,6 +137,8 @@ class ACAMKDLoss(nn.Module):
             raise ValueError(f'feature_norm must be one of {FEATURE_NORMS}, got {feature_norm!r}.')
         if distance not in DISTANCES:
             raise ValueError(f'distance must be one of {DISTANCES}, got {distance!r}.')
+        if not tau > 0:
+            raise ValueError(f'tau is a softmax temperature, > 0; got {tau}.')
         if distance == 'kl' and student_channels != teacher_channels:
             raise ValueError("distance='kl' compares class distributions, so student_channels must equal "
                              f'teacher_channels (logits); got {student_channels} and {teacher_channels}.')

@@ -12,7 +12,8 @@ The sources do not settle the normalisation (``docs/methods/acam_kd.md``), so it
 With ``distance='kl'`` (``ACAMKDLoss``; ours, for logits) E is a divergence instead of a squared error:
 E_p = tau^2 KL(T^tau_p || S^tau_p) over the channels at position p (the per-pixel KD of CIRKD) and
 E_k = tau^2 KL(T^tau_k || S^tau_k) over the positions of channel k (CWD's channel distribution), each
-already a mean, so K = 1 (``kl_energies``).
+an expectation under the teacher's distribution rather than a sum of K squared errors, so K = 1
+(``kl_energies``).
 
 Under ``'mask_sum'`` and ``'hw'`` a mask scaled by s scales the term by s (resp. s^2), so minimising it
 over the masks drives them to 0; ``'mask_mean'`` is invariant to that scale.
