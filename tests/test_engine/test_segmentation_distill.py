@@ -72,3 +72,15 @@ def test_exported_student_config_works_with_mmseg_init_model(seg_run):
     assert type(model).__name__ == 'EncoderDecoder' and model.decode_head.num_classes == 19
     result = inference_model(model, np.full((128, 256, 3), 100, np.uint8))
     assert tuple(result.pred_sem_seg.data.shape) == (1, 128, 256)
+
+
+def test_teacher_free_distill_trains_through_the_runner(tmp_path, synthetic_cityscapes):
+    """USKD in a real Runner: the Runner copies the config's top-level ``data_preprocessor`` (mmseg's, without
+    the student's ``size``) into the model dict; the student's own preprocessor must stay in charge."""
+    config = osp.join(osp.dirname(SEG_CWD_CFG), '..', 'benchmarks', 'tiny_cityscapes',
+                      'uskd_deeplabv3-r18-w16_synthetic-cityscapes.py')
+    cfg = seg_runner_cfg(config, str(tmp_path / 'work'), synthetic_cityscapes['data_root'], 2)
+    assert cfg.get('data_preprocessor') is not None and 'size' not in cfg.data_preprocessor
+    runner = run(cfg)
+    assert runner.model.data_preprocessor.size == tuple(cfg.model.architecture.data_preprocessor.size)
+    assert runner.iter == 2

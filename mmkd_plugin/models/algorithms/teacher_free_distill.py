@@ -45,6 +45,9 @@ class TeacherFreeDistill(FiniteLossMixin, SelfDistill):
         if 'teacher' in kwargs or 'teacher_ckpt' in kwargs:
             raise ValueError('TeacherFreeDistill has no teacher; remove `teacher`/`teacher_ckpt`, or '
                              'use TeacherDistill for distillation from a teacher.')
+        # The Runner copies a config's top-level `data_preprocessor` (every mmseg config has one, without
+        # the student's `size`) into the model dict; the student's own preprocessor is the one to use.
+        kwargs.pop('data_preprocessor', None)
         architecture = build_model(architecture, 'student')
         for role in ('student', 'teacher'):
             check_recorder_sources(distiller.get(f'{role}_recorders'), architecture, 'student')
