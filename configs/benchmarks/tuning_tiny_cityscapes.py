@@ -1,9 +1,10 @@
 # PS-KD's final alpha for a dense softmax head on the tiny Cityscapes suite (alpha_T = 0.8, the
 # classification default, cost 9 mIoU on the generated set in the first measurement), and NKD's loss weight
-# and temperature on the logits (the official weight 1 / temperature 1 did not gain).
+# and temperature on the logits (the official weight 1 / temperature 1 did not gain), USKD's loss weight.
 # `python tools/benchmarks/accuracy.py configs/benchmarks/tuning_tiny_cityscapes.py --jobs 2`
 _base_ = ['./tiny_cityscapes.py']
 pskd = 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py'
+uskd = 'configs/benchmarks/tiny_cityscapes/uskd_deeplabv3-r18-w16_synthetic-cityscapes.py'
 nkd = 'configs/benchmarks/tiny_cityscapes/nkd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py'
 variants = dict(
     _delete_=True,
@@ -14,4 +15,6 @@ variants = dict(
                 options=['model.distiller.distill_losses.loss_nkd.loss_weight=3.0']),
     nkd_t4=dict(config=nkd, label='NKD, temperature 4 (non-target term)',
                 options=['model.distiller.distill_losses.loss_nkd.temp=4.0']),
+    uskd_w01=dict(config=uskd, label='USKD, loss weight 0.1',
+                  options=['model.distiller.distill_losses.loss_uskd.loss_weight=0.1']),
 )
