@@ -88,10 +88,10 @@ def main():
     exported = osp.join(acam_dir, 'student_exported.pth')
     tool('export_student.py', osp.join(acam_dir, f'epoch_{EPOCHS}.pth'), '--out', exported)
 
-    rows = [('teacher  RetinaNet R18', TEACHER, teacher_ckpt),
-            ('student  R18 quarter width, no KD', STUDENT, student_ckpt),
-            ('student  + MMRazor CWD', STUDENT, cwd_ckpt),
-            ('student  + ACAM-KD (stopped, resumed, exported)', STUDENT, exported)]
+    rows = [('teacher RetinaNet R18', TEACHER, teacher_ckpt),
+            ('student R18 quarter width, no KD', STUDENT, student_ckpt),
+            ('student + MMRazor CWD', STUDENT, cwd_ckpt),
+            ('student + ACAM-KD (stopped, resumed, exported)', STUDENT, exported)]
     table = ['| model | bbox mAP | mAP@50 | mAP@75 |', '|---|---|---|---|']
     for name, config, ckpt in rows:
         m = metrics(tool('test.py', config, ckpt, '--work-dir', osp.join(root, 'test')))
