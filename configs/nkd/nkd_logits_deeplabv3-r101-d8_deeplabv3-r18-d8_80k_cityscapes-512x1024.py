@@ -22,7 +22,9 @@ model = dict(
             logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
             gt=dict(type='MethodOutputs', source=stack_gt)),  # record 0: decode head, 1: aux head
         teacher_recorders=dict(logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
-        distill_losses=dict(loss_nkd=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)),
+        # temp 4: the official temperature 1 lost 0.5 mIoU on the tiny Cityscapes suite, 4 gained 0.35 (within
+        # the noise), weight 3 lost 1.0 (configs/nkd/README.md, "On the tiny suites").
+        distill_losses=dict(loss_nkd=dict(type='NKDLoss', temp=4.0, gamma=1.5, loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_nkd=dict(
                 preds_S=dict(from_student=True, recorder='logits'),
