@@ -18,5 +18,10 @@ model = dict(
     # The ablation's winner (docs/methods/acam_kd.md): the loss's defaults, and level weights halving
     # from P3 to P7 (raw FPN energy grows with stride; equal weights let P6/P7 dominate).
     acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256,
-              num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125, 0.0625]))
+              num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125, 0.0625],
+              # Faster R-CNN's FPN starts at P2 (66,800 positions at 800x1333): the student's keys/values are
+              # average-pooled to at most 4,096 positions (P2 stride 5, P3 stride 3 at 800x1333; P2 stride 2
+              # at 512x512); queries and masks keep full resolution. Without it the ACAM-KD step cost 2.6x
+              # (student step + teacher forward) at 512x512 on CPU (docs/benchmarks.md). Ours, not the paper's.
+              kv_max_tokens=4096))
 custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
