@@ -5,6 +5,7 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.hub import get_config
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -18,9 +19,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """``args.config`` with the overrides, launcher and work dir applied (mmdet's tool behaviour)."""
+    """``args.config`` (a local file or an installed package's ``pkg::path``) with the overrides, launcher
+    and work dir applied (mmdet's tool behaviour)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(args.config)
+    cfg = get_config(args.config) if '::' in args.config else Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

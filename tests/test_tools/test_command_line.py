@@ -145,3 +145,14 @@ def test_exported_student_config_deploys_with_the_stock_apis(trained, workspace)
         'print("boxes", len(result.pred_instances.bboxes), model.dataset_meta["classes"])\n')
     out = _tool(workspace, '-c', code)
     assert re.search(r"boxes \d+ \('square', 'disk', 'triangle'\)", out), out[-2000:]
+
+
+def test_tools_read_a_package_config():
+    """`tools/train.py mmdet::...` (how the full-scale suites train their students) reads the installed config."""
+    import argparse
+    from mmkd_plugin.tools_common import load_config
+    args = argparse.Namespace(config='mmdet::retinanet/retinanet_r50_fpn_2x_coco.py', local_rank=0,
+                              launcher='none', cfg_options={'train_cfg.max_epochs': 3}, work_dir=None)
+    cfg = load_config(args)
+    assert cfg.model.type == 'RetinaNet' and cfg.train_cfg.max_epochs == 3
+    assert cfg.work_dir == osp.join('./work_dirs', 'retinanet_r50_fpn_2x_coco')

@@ -31,7 +31,7 @@ from mmengine.logging import print_log
 
 import accuracy_report
 from accuracy_suite import (BASELINE, REPO, TEACHER, Launcher, Run, Suite, expected_hours, load_suites,
-                            model_keys, needs_teacher, plan_runs, shell, train_options)
+                            model_keys, needs_teacher, plan_runs, read_config, shell, train_options)
 
 DONE = 'train_done.json'
 
@@ -274,8 +274,6 @@ class Benchmark:
 
     # -- --dry-run -----------------------------------------------------------------------------
     def dry_run(self) -> int:
-        from mmengine.config import Config
-
         import mmkd_plugin  # noqa: F401
         from mmkd_plugin.testing import smoke_train_step
         configs = [(BASELINE if v.name == BASELINE else v.name, v.config, v.options) for v in self.variants]
@@ -283,7 +281,7 @@ class Benchmark:
             configs.insert(0, (TEACHER, self.suite.teacher['config'], self.suite.teacher.get('options', [])))
         failures = 0
         for name, config, options in configs:
-            cfg = Config.fromfile(osp.join(REPO, config))
+            cfg = read_config(config)
             cfg.merge_from_dict(parse_options(options))
             with tempfile.TemporaryDirectory() as tmp:
                 try:

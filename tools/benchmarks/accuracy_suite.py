@@ -135,10 +135,15 @@ def _suite(path: str, name: str, cfg) -> Suite:
 def model_keys(config: str) -> frozenset:
     """The top-level keys of a config's ``model``: ``teacher_ckpt`` marks a config that distils from a
     teacher checkpoint, ``architecture`` one whose checkpoints hold a student inside an algorithm."""
+    return frozenset(read_config(config).model)
+
+
+def read_config(config: str) -> Config:
+    """A suite's config: a path relative to the repository, or an installed package's ``pkg::path``."""
     if '::' in config:
         from mmengine.hub import get_config
-        return frozenset(get_config(config).model)
-    return frozenset(Config.fromfile(osp.join(REPO, config)).model)
+        return get_config(config)
+    return Config.fromfile(osp.join(REPO, config))
 
 
 def needs_teacher(config: str) -> bool:
