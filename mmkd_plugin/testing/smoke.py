@@ -82,6 +82,11 @@ def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128)) -> ConfigD
             target.data_preprocessor.size = seg_size
         if model_cfg.get('data_preprocessor') is not None:
             model_cfg.data_preprocessor.size = seg_size
+        if model_cfg.get('teacher') is not None:  # the same size for the teacher: no padding warning
+            teacher = resolve_model_cfg(model_cfg.teacher, 'teacher')
+            if isinstance(teacher, ConfigDict) and teacher.get('data_preprocessor') is not None:
+                teacher.data_preprocessor.size = seg_size
+                model_cfg.teacher = teacher
     return model_cfg
 
 
