@@ -469,6 +469,10 @@ def test_masks_stay_informative_in_a_real_run(tmp_path, synthetic_coco, teacher_
     128 px image has one), changed by training; the pictures written early and late."""
     from mmengine.runner import Runner
     cfg = _runner_cfg(tmp_path / 'run', synthetic_coco['data_root'], teacher_ckpt, 15)
+    # With this random teacher, the default loss_weight 2 makes the P3 masks end alike within 60 iterations
+    # (Dice 0.999); with the trained teacher of the tiny COCO suite (240 iterations) the default ends at
+    # P3 Dice 0.61 (docs/methods/acam_kd.md, round 3). Here the min-max pull is halved instead.
+    cfg.model.acam.loss_weight = 1.0
     cfg.custom_hooks[-1].iters = [1]  # ACAMKDMaskVisualizerHook: after iteration 1 and at the end
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()  # marks everything initialised: train() will not re-initialise

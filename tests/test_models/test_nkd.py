@@ -160,7 +160,10 @@ def test_seg_labels_reach_the_loss(tmp_path):
     s = records.student_recorders.get_recorder('logits').get_record_data(0).detach()
     t = records.teacher_recorders.get_recorder('logits').get_record_data(0)
     assert s.shape == (2, 19, 8, 16)
-    assert losses['distill.loss_nkd'].item() == pytest.approx(ref_nkd_dense(s, t, gt[:, 0]), rel=1e-5)
+    nkd = model.distiller.distill_losses['loss_nkd']
+    assert (nkd.temp, nkd.loss_weight) == (4.0, 1.0)  # the config's (tuned) temperature
+    expected = nkd.loss_weight * ref_nkd_dense(s, t, gt[:, 0], temp=nkd.temp)
+    assert losses['distill.loss_nkd'].item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
@@ -183,7 +186,9 @@ def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
             positives += 1
     assert positives == avg_factor > 0
     distill = sum(v for k, v in losses.items() if k.startswith('distill.loss_nkd'))
-    assert distill.item() == pytest.approx(total / avg_factor, rel=1e-4)
+    weight = model.distiller.distill_losses['loss_nkd_p3'].loss_weight
+    assert weight == 0.1  # the config's (tuned) weight, the same on every level
+    assert distill.item() == pytest.approx(weight * total / avg_factor, rel=1e-4)
 
 
 def test_faster_rcnn_teacher_classifies_the_student_rois(tmp_path):
