@@ -22,5 +22,6 @@ model = dict(
               # On logits the masks weigh divergences (CWD's per-class spatial KL, the per-pixel class KL)
               # of the raw logits: squared errors lost mIoU on the tiny Cityscapes suite, or gained at most
               # 0.6 (docs/methods/acam_kd.md, "Ablation on the Cityscapes logits").
-              distance='kl', tau=1.0, feature_norm=None, loss_weight=3.0))
+              # Channel masks only (masked CWD): the spatial term (per-pixel class KL) cost mIoU in the screen.
+              distance='kl', tau=1.0, feature_norm=None, loss_weight=3.0, mask_types=('channel',)))
 custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]

@@ -32,4 +32,8 @@ variants = dict(
     kl_w3=dict(config=acam, label='... loss_weight 3 (CWD\'s)', options=kl + ['model.acam.loss_weight=3.0']),
     kl_joint_w3=dict(config=acam, label='KL, joint masks (no min-max), mean, mass 10; loss_weight 3',
                      options=kl + ['model.acam.mask_learning=joint', 'model.acam.loss_weight=3.0']),
+    kl_channel_w3=dict(config=acam, label='KL, channel masks only (masked CWD); loss_weight 3',
+                       options=kl + ['model.acam.loss_weight=3.0', "model.acam.mask_types=['channel']"]),
+    kl_spatial_w3=dict(config=acam, label='KL, spatial masks only (masked pixel KD); loss_weight 3',
+                       options=kl + ['model.acam.loss_weight=3.0', "model.acam.mask_types=['spatial']"]),
 )
