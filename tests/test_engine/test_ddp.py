@@ -12,6 +12,7 @@ from mmengine.optim import OptimWrapper
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from tests.fixtures.ddp_utils import end_worker
 from tests.fixtures.runner_utils import CWD_CFG, REPO
 
 LR = 0.05
@@ -41,7 +42,7 @@ def _worker(rank, world_size, port, teacher_ckpt, init_path, out_dir):
     losses = ddp.train_step(packed_det_batch(seed=rank), optim)
     torch.save(dict(student=_student_vector(model), loss=float(losses['loss'])),
                os.path.join(out_dir, f'rank{rank}.pth'))
-    dist.destroy_process_group()
+    end_worker()
 
 
 def _free_port():
@@ -101,7 +102,7 @@ def _steps_worker(rank, world_size, port, model_cfg, stop_after, out_dir):
         log_vars = ddp.train_step(packed_batch_for(model, (64, 96), (64, 128), seed=rank), optim)
         logged.append(sorted(k for k in log_vars if k.startswith('distill.')))
     torch.save(logged, os.path.join(out_dir, f'steps{rank}.pth'))
-    dist.destroy_process_group()
+    end_worker()
 
 
 @pytest.mark.parametrize('config, overrides, stop_after', [

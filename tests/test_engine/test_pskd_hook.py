@@ -27,6 +27,7 @@ from torch import nn
 from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
 from mmkd_plugin.models.losses.pskd import PSKDLoss
+from tests.fixtures.ddp_utils import end_worker
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DEMO = osp.join(REPO, 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py')
@@ -300,7 +301,7 @@ def _ddp_worker(rank, world_size, port, work_dir):
     _, _, hook = train(cfg)
     torch.save(dict(probs=hook.memory.probs, seen=hook.memory.seen),
                osp.join(work_dir, f'memory_rank{rank}.pth'))
-    dist.destroy_process_group()
+    end_worker()
 
 
 def test_two_process_gloo_memory_equals_single_process(tmp_path):
