@@ -15,6 +15,7 @@ import pytest
 from tests.fixtures.runner_utils import CWD_CFG, REPO, STUDENT_CFG, TEACHER_CFG
 
 TOOL = osp.join(REPO, 'tools', 'benchmarks', 'accuracy.py')
+MCMI_CFG = 'configs/benchmarks/tiny_coco/mcmi_retinanet-r18_synthetic-coco.py'
 
 
 def _suite(path, data_root):
@@ -34,6 +35,9 @@ test_options = ['model.test_cfg.score_thr=0.0']  # every box counts: a tiny run'
 variants = dict(
     cwd=dict(config={osp.relpath(CWD_CFG, REPO)!r}, label='CWD', peer=True,
              options=['model.architecture.test_cfg.score_thr=0.0']),
+    cwd_ft=dict(config={osp.relpath(CWD_CFG, REPO)!r}, label='CWD from a fine-tuned teacher',
+                options=['model.architecture.test_cfg.score_thr=0.0'],
+                teacher_stage=dict(name='mcmi', config={MCMI_CFG!r}, options=['train_cfg.max_epochs=1'])),
     broken=dict(config={osp.relpath(CWD_CFG, REPO)!r}, label='a wrong recorder',
                 options=['model.distiller.student_recorders.fpn.source=nekc']),
 )
@@ -64,8 +68,8 @@ def first_run(tmp_path_factory, synthetic_coco):
 def test_tables_json_and_plot(first_run):
     _, work_dir, out, results = first_run
     rows = {r['name']: r for r in results['rows']}
-    assert list(rows) == ['student', 'cwd', 'broken']
-    for name in ('student', 'cwd'):
+    assert list(rows) == ['student', 'cwd', 'cwd_ft', 'broken']
+    for name in ('student', 'cwd', 'cwd_ft'):
         value = rows[name]['per_seed'][0]
         assert 0.0 <= value <= 1.0 and rows[name]['mean'] == value and rows[name]['std'] == 0.0
         with open(osp.join(work_dir, name, 'seed_0', 'metrics.json')) as f:
@@ -83,6 +87,12 @@ def test_tables_json_and_plot(first_run):
     assert osp.isfile(osp.join(work_dir, 'teacher', 'epoch_1.pth'))
     with open(osp.join(work_dir, 'cwd', 'seed_0', 'train_done.json')) as f:
         assert 'model.teacher_ckpt=' + osp.join(work_dir, 'teacher', 'epoch_1.pth') in json.load(f)['command']
+    # The teacher stage was fine-tuned once from the suite's teacher; its export taught cwd_ft.
+    with open(osp.join(work_dir, 'teacher_mcmi', 'train_done.json')) as f:
+        assert 'model.teacher_ckpt=' + osp.join(work_dir, 'teacher', 'epoch_1.pth') in json.load(f)['command']
+    with open(osp.join(work_dir, 'cwd_ft', 'seed_0', 'train_done.json')) as f:
+        assert ('model.teacher_ckpt=' + osp.join(work_dir, 'teacher_mcmi', 'epoch_1_student.pth')
+                in json.load(f)['command'])
     # The evaluated checkpoint is the exported student, not the distillation checkpoint.
     with open(osp.join(work_dir, 'cwd', 'seed_0', 'metrics.json')) as f:
         assert json.load(f)['checkpoint'].endswith('epoch_2_student.pth')
@@ -108,6 +118,7 @@ def test_rerun_skips_finished_runs_and_resumes_an_interrupted_one(first_run):
     with open(osp.join(work_dir, 'results.json')) as f:
         rows = {r['name']: r for r in json.load(f)['rows']}
     assert list(rows) == ['student', 'cwd'] and rows['cwd']['n'] == 1
+    assert 'fine-tuning the suite' not in out  # --only cwd: no teacher stage
 
 
 def test_dry_run_steps_every_config_and_prints_the_plan(first_run):

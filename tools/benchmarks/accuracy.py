@@ -30,7 +30,7 @@ from typing import Dict, List, Optional
 from mmengine.logging import print_log
 
 import accuracy_report
-from accuracy_suite import (BASELINE, REPO, TEACHER, Launcher, Run, Suite, expected_hours, load_suites,
+from accuracy_suite import (BASELINE, REPO, TEACHER, Launcher, Run, Suite, TeacherStage, expected_hours, load_suites,
                             model_keys, needs_teacher, plan_runs, read_config, shell, train_options)
 
 DONE = 'train_done.json'
@@ -156,6 +156,7 @@ class Benchmark:
         self.executor = Executor(threads)
         self.runs = plan_runs(self.suite, self.variants, self.seeds)
         self.outcomes: Dict[str, dict] = {}
+        self.stage_checkpoints: Dict[str, str] = {}
 
     # -- one run -------------------------------------------------------------------------------
     def metrics_path(self, run: Run) -> str:
@@ -171,6 +172,8 @@ class Benchmark:
     def execute(self, run: Run, teacher_ckpt: Optional[str]) -> dict:
         work_dir = osp.join(self.work_dir, run.work_dir)
         start = time.time()
+        if run.variant.teacher_stage is not None:
+            teacher_ckpt = self.stage_checkpoints[run.variant.teacher_stage.name]
         ckpt_teacher = teacher_ckpt if needs_teacher(run.variant.config) else None
         ckpt = train(self.executor, self.launcher, run.variant.config, work_dir,
                      train_options(self.suite, run, ckpt_teacher), f'{run.variant.name}_s{run.seed}')
@@ -218,6 +221,25 @@ class Benchmark:
                      ['randomness.seed=0', *self.suite.data_options, *teacher.get('options', [])],
                      'teacher')
 
+    def stages(self) -> List[TeacherStage]:
+        """The teacher stages of the selected variants, each once."""
+        return list({v.teacher_stage.name: v.teacher_stage for v in self.variants if v.teacher_stage}.values())
+
+    def stage_options(self, stage: TeacherStage, teacher_ckpt: str) -> List[str]:
+        return ['randomness.seed=0', *self.suite.data_options, *stage.options, f'model.teacher_ckpt={teacher_ckpt}']
+
+    def train_stages(self, teacher_ckpt: Optional[str]) -> Dict[str, str]:
+        """Fine-tune the suite's teacher for each stage (seed 0, once); the exported teachers by stage name."""
+        checkpoints = {}
+        for stage in self.stages():
+            if teacher_ckpt is None:
+                raise RuntimeError(f'teacher_stage {stage.name!r} needs the suite\'s teacher checkpoint.')
+            print_log(f'fine-tuning the suite\'s teacher: stage {stage.name!r} ({stage.config})', logger='current')
+            ckpt = train(Executor(), self.launcher, stage.config, osp.join(self.work_dir, stage.work_dir),
+                         self.stage_options(stage, teacher_ckpt), f'{TEACHER}_{stage.name}')
+            checkpoints[stage.name] = student_checkpoint(Executor(), ckpt, stage.config)
+        return checkpoints
+
     def report(self, elapsed: float) -> None:
         results = accuracy_report.summarise(self.suite, self.variants, self.seeds, self.outcomes)
         results['seconds'] = round(elapsed, 1)
@@ -236,6 +258,10 @@ class Benchmark:
             teacher_ckpt = self.teacher_checkpoint()
         except RuntimeError as e:
             raise SystemExit(f'the teacher failed to train: {e}')
+        try:
+            self.stage_checkpoints = self.train_stages(teacher_ckpt)
+        except RuntimeError as e:
+            raise SystemExit(f'a teacher stage failed to train: {e}')
         todo = []
         for run in self.runs:
             done = self.finished(run)
@@ -277,6 +303,7 @@ class Benchmark:
         import mmkd_plugin  # noqa: F401
         from mmkd_plugin.testing import smoke_train_step
         configs = [(BASELINE if v.name == BASELINE else v.name, v.config, v.options) for v in self.variants]
+        configs[1:1] = [(stage.work_dir, stage.config, stage.options) for stage in self.stages()]
         if not self.suite.teacher.get('checkpoint'):
             configs.insert(0, (TEACHER, self.suite.teacher['config'], self.suite.teacher.get('options', [])))
         failures = 0
@@ -299,10 +326,16 @@ class Benchmark:
         lines = [f'plan: {len(self.runs)} runs ({len(self.variants)} rows x {self.seeds} seeds), launcher '
                  f'{self.launcher.kind}, {self.launcher.gpus} GPU(s) per run']
         hours = 0.0
+        for stage in self.stages():
+            lines.append('  ' + shell(self.launcher.train(stage.config, osp.join(self.work_dir, stage.work_dir),
+                                                          self.stage_options(stage, teacher_ckpt),
+                                                          stage.work_dir)))
         for run in self.runs:
             if run.seed == 0:
                 work_dir = osp.join(self.work_dir, run.work_dir)
                 ckpt = teacher_ckpt if needs_teacher(run.variant.config) else None
+                if ckpt and run.variant.teacher_stage:
+                    ckpt = osp.join(self.work_dir, run.variant.teacher_stage.work_dir, '<last>_student.pth')
                 lines.append('  ' + shell(self.launcher.train(run.variant.config, work_dir,
                                                               train_options(self.suite, run, ckpt), run.name)))
                 lines.append('  ' + shell(self.launcher.test(self.suite.student.config,

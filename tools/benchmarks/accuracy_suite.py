@@ -13,7 +13,10 @@ A suite is an MMEngine config file under ``configs/benchmarks/`` (so a suite can
     variants = dict(
         cwd=dict(config='configs/demo/cwd.py', label='MMRazor CWD', peer=True),
         acam=dict(config='...', options=['model.acam.loss_weight=2'],
-                  target=dict(value=41.2, baseline=37.4, source='ACAM-KD, ICCV 2025, Table 1')))
+                  target=dict(value=41.2, baseline=37.4, source='ACAM-KD, ICCV 2025, Table 1')),
+        # a variant may distil from a fine-tuned teacher: the stage's config is trained once (seed 0)
+        # from the suite's teacher (its model.teacher_ckpt), and its export is this variant's teacher_ckpt
+        cwd_mcmi=dict(config='configs/demo/cwd.py', teacher_stage=dict(name='mcmi', config='...')))
     launcher = dict(gpus=1, hours_per_run=0.02)    # defaults of --launcher/--gpus and the plan
 
 Paths are relative to the repository root. Every variant is trained with the student's schedule
@@ -43,6 +46,19 @@ class Variant:
     peer: bool = False
     target: Optional[dict] = None
     hours: Optional[float] = None
+    teacher_stage: Optional['TeacherStage'] = None
+
+
+@dataclass
+class TeacherStage:
+    """A fine-tuning of the suite's teacher (e.g. MCMI) that some variants distil from."""
+    name: str  # its work dir: teacher_<name>
+    config: str
+    options: List[str] = field(default_factory=list)
+
+    @property
+    def work_dir(self) -> str:
+        return f'{TEACHER}_{self.name}'
 
 
 @dataclass
@@ -80,12 +96,18 @@ def _options(value) -> List[str]:
 def _variant(name: str, spec: dict, suite_path: str) -> Variant:
     if 'config' not in spec:
         raise SystemExit(f'{suite_path}: variant {name!r} needs a `config`.')
-    unknown = set(spec) - {'config', 'label', 'options', 'peer', 'target', 'hours'}
+    unknown = set(spec) - {'config', 'label', 'options', 'peer', 'target', 'hours', 'teacher_stage'}
     if unknown:
         raise SystemExit(f'{suite_path}: variant {name!r} has unknown keys {sorted(unknown)}.')
+    stage = spec.get('teacher_stage')
+    if stage is not None:
+        if not {'name', 'config'} <= set(stage) or set(stage) - {'name', 'config', 'options'}:
+            raise SystemExit(f'{suite_path}: variant {name!r}: teacher_stage takes name, config and options, '
+                             f'got {sorted(stage)}.')
+        stage = TeacherStage(name=stage['name'], config=stage['config'], options=_options(stage.get('options')))
     return Variant(name=name, config=spec['config'], label=spec.get('label', name),
                    options=_options(spec.get('options')), peer=bool(spec.get('peer', False)),
-                   target=spec.get('target'), hours=spec.get('hours'))
+                   target=spec.get('target'), hours=spec.get('hours'), teacher_stage=stage)
 
 
 SHARED_KEYS = ('metric', 'train_options', 'test_options', 'data_options', 'data', 'launcher')
@@ -121,7 +143,12 @@ def _suite(path: str, name: str, cfg) -> Suite:
                   test_options=_options(cfg.get('test_options')),
                   data_options=_options(cfg.get('data_options')), data=cfg.get('data'),
                   launcher=dict(cfg.get('launcher', {})))
-    configs = [suite.teacher.get('config')] + [v.config for v in suite.rows]
+    configs = ([suite.teacher.get('config')] + [v.config for v in suite.rows]
+               + [v.teacher_stage.config for v in suite.rows if v.teacher_stage])
+    stages = {}
+    for v in suite.rows:
+        if v.teacher_stage and stages.setdefault(v.teacher_stage.name, v.teacher_stage) != v.teacher_stage:
+            raise SystemExit(f'{where}: teacher_stage {v.teacher_stage.name!r} is defined twice, differently.')
     missing = [c for c in configs if c and '::' not in c and not osp.isfile(osp.join(REPO, c))]
     if missing:
         raise SystemExit(f'{where}: configs not found (paths are relative to {REPO}): {missing}')
