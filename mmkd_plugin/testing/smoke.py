@@ -16,6 +16,8 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import HOOKS, DefaultScope, MODELS
 
+from mmkd_plugin.engine.hooks.mcmi_centroid_hook import collect_mcmi_statistics
+from mmkd_plugin.models.losses.mcmi import MCMILoss
 from mmkd_plugin.models.utils import resolve_model_cfg
 from .batches import packed_batch_for
 
@@ -41,9 +43,14 @@ def is_distillation(model_cfg: ConfigDict) -> bool:
     return 'teacher' in model_cfg and 'architecture' in model_cfg
 
 
-def write_random_teacher(model_cfg: ConfigDict, path: str) -> str:
-    """Save a randomly initialised teacher built from ``model_cfg.teacher`` to ``path``."""
-    teacher_cfg = resolve_model_cfg(copy.deepcopy(model_cfg.teacher), 'teacher')
+def fine_tunes_a_teacher(model_cfg: ConfigDict) -> bool:
+    """A teacher fine-tuning algorithm (MCMI): its ``architecture`` loads ``teacher_ckpt``."""
+    return 'teacher_ckpt' in model_cfg and 'teacher' not in model_cfg and 'architecture' in model_cfg
+
+
+def write_random_teacher(model_cfg: ConfigDict, path: str, key: str = 'teacher') -> str:
+    """Save a randomly initialised model built from ``model_cfg[key]`` (the teacher) to ``path``."""
+    teacher_cfg = resolve_model_cfg(copy.deepcopy(model_cfg[key]), 'teacher')
     clear_pretrained(teacher_cfg)
     teacher = MODELS.build(teacher_cfg)
     logger = MMLogger.get_current_instance()
@@ -75,6 +82,9 @@ def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128)) -> ConfigD
     clear_pretrained(model_cfg)
     if is_distillation(model_cfg):
         model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'))
+    elif fine_tunes_a_teacher(model_cfg):
+        model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'),
+                                                      'architecture')
     if _student_type(model_cfg) in SEG_TYPES:
         # mmseg pads every input to the config's crop size; keep the step tiny.
         target = _student_cfg(model_cfg)
@@ -105,6 +115,8 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
             if hasattr(hook, 'attach'):
                 hook.attach(model)
         batch = packed_batch_for(model, det_size, seg_size)
+        if any(isinstance(m, MCMILoss) for m in model.modules()):  # MCMICentroidHook's pass, on this batch
+            collect_mcmi_statistics(model, [batch])
         optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
         model.train()
         return model.train_step(batch, optim_wrapper)

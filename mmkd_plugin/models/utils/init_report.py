@@ -10,9 +10,10 @@ from logging import FileHandler
 from mmengine.logging import MMLogger, print_log
 
 
-def dump_init_info(model, teacher_summary: str) -> None:
-    """Write ``model``'s initialisation report (``_params_init_info``) without ``teacher.*`` parameters."""
-    entries = [(name, param) for name, param in model.named_parameters() if not name.startswith('teacher.')]
+def dump_init_info(model, teacher_summary: str, skip_prefix: str = 'teacher.') -> None:
+    """Write ``model``'s initialisation report (``_params_init_info``) without the parameters under
+    ``skip_prefix`` (the loaded teacher), which ``teacher_summary`` sums up in one line."""
+    entries = [(name, param) for name, param in model.named_parameters() if not name.startswith(skip_prefix)]
     logger = MMLogger.get_current_instance()
     files = [h for h in logger.handlers if isinstance(h, FileHandler)]
     for handler in files:
