@@ -22,7 +22,7 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 
 def test_every_config_folder_is_stepped():
     folders = {osp.relpath(osp.dirname(p), osp.join(REPO, 'configs')) for p in CONFIGS}
-    assert folders == {'acam_kd', 'nkd', 'uskd', 'pskd', 'demo', 'benchmarks/tiny_coco',
+    assert folders == {'acam_kd', 'hard', 'mcmi', 'nkd', 'uskd', 'pskd', 'demo', 'benchmarks/tiny_coco',
                        'benchmarks/tiny_cityscapes', 'benchmarks/coco', 'benchmarks/cityscapes'}
 
 

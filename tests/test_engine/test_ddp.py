@@ -139,3 +139,65 @@ def test_cpu_ddp_wrapper_turns_syncbn_into_bn(tmp_path):
         wrapped(torch.randn(2, 3, 8, 8)).sum().backward()  # SyncBN would raise on CPU here
     finally:
         dist.destroy_process_group()
+
+
+def _hard_worker(rank, world_size, port, model_cfg, out_dir):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    torch.set_num_threads(1)
+    import mmkd_plugin  # noqa: F401
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.registry import DefaultScope
+    from mmkd_plugin.testing import packed_batch_for
+    torch.manual_seed(0)  # the same initial weights on both ranks, as MMEngine's seeding gives
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        model = MODELS.build(model_cfg)
+    model.init_weights()
+    initial = model.augmentor.mean.detach().clone()
+    ddp = MMDistributedDataParallel(module=model, find_unused_parameters=False)
+    optim = OptimWrapper(torch.optim.SGD([p for p in ddp.parameters() if p.requires_grad], lr=0.01))
+    for _ in range(2):  # each rank its own batch: the augmentor's gradients differ before the all-reduce
+        ddp.train_step(packed_batch_for(model, (64, 96), (64, 128), seed=rank), optim)
+    torch.save(dict(initial=initial, mean=model.augmentor.mean.detach(), log_std=model.augmentor.log_std.detach()),
+               os.path.join(out_dir, f'hard{rank}.pth'))
+    end_worker()
+
+
+def test_hard_augmentor_stays_the_same_on_every_rank(tmp_path):
+    """HARD's augmentor is outside DDP (frozen between its own steps); its gradients are averaged by hand."""
+    from mmkd_plugin.testing import offline_model_cfg
+    cfg = Config.fromfile(os.path.join(
+        REPO, 'configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'))
+    model_cfg = offline_model_cfg(cfg, str(tmp_path))
+    mp.spawn(_hard_worker, args=(2, _free_port(), model_cfg, str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'hard{r}.pth') for r in range(2)]
+    assert not torch.equal(ranks[0]['mean'], ranks[0]['initial']), 'the augmentor did not move'
+    for key in ('mean', 'log_std'):
+        torch.testing.assert_close(ranks[0][key], ranks[1][key], rtol=0, atol=1e-6)
+
+
+def _centroid_worker(rank, world_size, port, out_dir):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    from mmkd_plugin.models.losses import MCMILoss
+    loss = MCMILoss(num_classes=3)
+    g = torch.Generator().manual_seed(rank)  # each rank sees other rows
+    rows, labels = torch.randn(6 + rank, 3, generator=g), torch.arange(6 + rank) % 3
+    loss.start_collecting()
+    loss(rows, labels)
+    statistics = loss.finish_collecting()
+    torch.save(dict(rows=rows, labels=labels, centroids=loss.centroids, cmi=statistics.cmi()),
+               os.path.join(out_dir, f'centroids{rank}.pth'))
+    end_worker()
+
+
+def test_mcmi_centroids_are_summed_over_ranks(tmp_path):
+    mp.spawn(_centroid_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'centroids{r}.pth') for r in range(2)]
+    rows = torch.cat([r['rows'] for r in ranks]).double()
+    labels = torch.cat([r['labels'] for r in ranks])
+    probs = rows.softmax(dim=1)
+    expected = torch.stack([probs[labels == y].mean(dim=0) for y in range(3)])
+    for r in ranks:
+        torch.testing.assert_close(r['centroids'].double(), expected, rtol=1e-5, atol=1e-7)
+    assert ranks[0]['cmi'] == ranks[1]['cmi']
