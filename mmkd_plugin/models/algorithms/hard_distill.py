@@ -1,0 +1,156 @@
+"""HARD: distillation on inputs a learned augmentor makes hard (Nix, Burg & Sinz, arXiv 2305.14890, 2023).
+
+No official code; the paper's objective and schedule could not be read. Our reading (``configs/hard/README.md``):
+an augmentor g_phi, trained alternately with the student by its own optimizer, maximises the distillation
+loss (the teacher-student disagreement) on the inputs it makes, under a constraint that keeps the teacher's
+prediction valid (the teacher's own task loss on the augmented inputs and the transformed labels):
+
+    augmentor step:  max_phi  sum_k L_distill_k(T(g_phi(x)), S(g_phi(x)))  -  teacher_weight * L_task(T, g_phi(x), g_phi(y))
+    student step:    min_S    L_task(S, x~, y~) + sum_k L_distill_k(T(x~), S(x~)),
+                     x~ = g_phi(x) for a random ``augment_prob`` share of the images, x for the others
+
+Any teacher-distillation config becomes a HARD config by its type's HARD twin (``TeacherDistill`` ->
+``HARDDistill``, ``ACAMKDDistill`` -> ``HARDACAMKDDistill``) and an ``augmentor``: ``HARDMixin`` adds the
+augmentor to the algorithm it is mixed into.
+"""
+import copy
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine import dist
+from mmengine.optim import build_optim_wrapper
+from mmengine.structures import BaseDataElement
+from mmrazor.registry import MODELS
+from torch import Tensor
+
+from .acam_kd_distill import ACAMKDDistill
+from .teacher_distill import TeacherDistill
+
+
+def total_loss(losses: Dict[str, Union[Tensor, List[Tensor]]], prefix: str = '') -> Tensor:
+    """The sum of the ``loss`` entries of an mmdet/mmseg loss dict (per-level lists included)."""
+    terms = []
+    for key, value in losses.items():
+        if 'loss' not in key or not key.startswith(prefix):
+            continue
+        terms += [v.sum() for v in value] if isinstance(value, (list, tuple)) else [value.sum()]
+    if not terms:
+        raise ValueError(f'no loss entry{" under " + prefix if prefix else ""} in {sorted(losses)}.')
+    return sum(terms)
+
+
+class HARDMixin:
+    """Teacher distillation on batches warped by a learned augmentor (HARD, see the module docstring).
+
+    Mixed into a ``TeacherDistill`` subclass (``HARDDistill``, ``HARDACAMKDDistill``).
+
+    Args:
+        augmentor: the augmentor config, e.g. ``dict(type='AffineAugmentor', max_rotation=15)``.
+        augmentor_optimizer: its optimizer (``torch.optim`` type), e.g. ``dict(type='Adam', lr=0.01)``.
+        augmentor_interval: one augmentor update every this many student steps (the alternation ratio).
+        augment_prob: the probability that an image of a student batch is augmented (the rest stay clean).
+        teacher_weight: the weight of the teacher's task loss in the augmentor's objective (the constraint).
+        **kwargs: as ``TeacherDistill`` (``architecture``, ``teacher``, ``teacher_ckpt``, ``distiller``, ...).
+
+    The augmentor's parameters are frozen (``requires_grad=False``) except inside its own update, so the
+    student's optimizer and DDP never touch them; its gradients are averaged over the processes by hand. Its
+    parameters, its optimizer's state and the step count are in the model's ``state_dict``, so ``--resume``
+    continues them. The student-only export leaves them out.
+
+    Raises:
+        ValueError: an interval below 1, a probability outside [0, 1], or a negative teacher weight.
+    """
+
+    def __init__(self, augmentor: dict, augmentor_optimizer: Optional[dict] = None, augmentor_interval: int = 1,
+                 augment_prob: float = 0.5, teacher_weight: float = 1.0, **kwargs) -> None:
+        if augmentor_interval < 1:
+            raise ValueError(f'augmentor_interval must be >= 1 (student steps per augmentor step), got '
+                             f'{augmentor_interval}.')
+        if not 0 <= augment_prob <= 1:
+            raise ValueError(f'augment_prob is a probability, got {augment_prob}.')
+        if teacher_weight < 0:
+            raise ValueError(f'teacher_weight must be >= 0, got {teacher_weight}.')
+        super().__init__(**kwargs)
+        self.augmentor = MODELS.build(augmentor)
+        self.augmentor.requires_grad_(False)
+        optimizer = augmentor_optimizer or dict(type='Adam', lr=0.01)
+        self.augmentor_optim = build_optim_wrapper(self.augmentor, dict(type='OptimWrapper', optimizer=optimizer))
+        self.augmentor_interval = augmentor_interval
+        self.augment_prob = augment_prob
+        self.teacher_weight = teacher_weight
+        self.register_buffer('hard_step', torch.zeros((), dtype=torch.long))
+        self.last_stats: Dict[str, Tensor] = {}
+
+    # -- the state of the augmentor's optimizer travels with the model's state_dict ------------------------
+    def get_extra_state(self) -> dict:
+        return dict(augmentor_optimizer=self.augmentor_optim.state_dict())
+
+    def set_extra_state(self, state: dict) -> None:
+        self.augmentor_optim.load_state_dict(state['augmentor_optimizer'])
+
+    def loss(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, Tensor]:
+        """Maybe an augmentor step, then the distillation loss on the partly augmented batch."""
+        if self.training:
+            if int(self.hard_step) % self.augmentor_interval == 0:
+                self.update_augmentor(batch_inputs, data_samples)
+            self.hard_step += 1
+            with torch.no_grad():
+                apply = torch.rand(batch_inputs.shape[0], device=batch_inputs.device) < self.augment_prob
+                batch_inputs, data_samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), apply=apply)
+        losses = super().loss(batch_inputs, data_samples)
+        for key, value in self.last_stats.items():
+            losses[f'hard.{key}'] = value  # logged (no 'loss' in the name: not optimised)
+        return losses
+
+    def augmentor_objective(self, batch_inputs: Tensor,
+                            data_samples: Optional[List[BaseDataElement]]) -> Dict[str, Tensor]:
+        """The disagreement and the teacher constraint on a fully augmented copy of the batch (with grad)."""
+        inputs, samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples))
+        disagreement = total_loss(super().loss(inputs, samples), prefix='distill.')
+        teacher_losses = self.teacher.loss(self.teacher_inputs(inputs, samples), samples)
+        return dict(disagreement=disagreement, teacher_task=self.teacher.parse_losses(teacher_losses)[0])
+
+    def update_augmentor(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]]) -> None:
+        """One step of the augmentor's optimizer on -disagreement + teacher_weight * teacher task loss.
+
+        The student runs as it trains (train mode), and its buffers (BN running statistics) are restored
+        afterwards, so the step leaves no trace on it; gradients reach the augmentor only (``autograd.grad``),
+        so no parameter of the student accumulates any.
+        """
+        params = list(self.augmentor.parameters())
+        buffers = [(b, b.detach().clone()) for b in self.architecture.buffers()]
+        self.augmentor.requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                terms = self.augmentor_objective(batch_inputs, data_samples)
+                objective = -terms['disagreement'] + self.teacher_weight * terms['teacher_task']
+                grads = torch.autograd.grad(objective, params, allow_unused=True)
+        finally:
+            self.augmentor.requires_grad_(False)
+            with torch.no_grad():
+                for buffer, saved in buffers:
+                    buffer.copy_(saved)
+        world_size = dist.get_world_size()
+        for param, grad in zip(params, grads):
+            grad = torch.zeros_like(param) if grad is None else grad
+            if world_size > 1:
+                dist.all_reduce(grad, op='mean')
+            param.grad = grad
+        self.augmentor_optim.step()
+        self.augmentor_optim.zero_grad()
+        for param in params:
+            param.grad = None
+        self.last_stats = {k: v.detach() for k, v in terms.items()}
+        with torch.no_grad():  # where the distribution sits: |centre| and spread, as fractions of the bounds
+            self.last_stats['shift'] = self.augmentor.mean.tanh().abs().mean()
+            self.last_stats['spread'] = self.augmentor.log_std.exp().mean()
+
+
+@MODELS.register_module()
+class HARDDistill(HARDMixin, TeacherDistill):
+    """``TeacherDistill`` with HARD's learned augmentor (``HARDMixin``)."""
+
+
+@MODELS.register_module()
+class HARDACAMKDDistill(HARDMixin, ACAMKDDistill):
+    """``ACAMKDDistill`` with HARD's learned augmentor (``HARDMixin``)."""
