@@ -19,6 +19,7 @@ import copy
 import json
 
 from mmengine.config import Config, DictAction
+from mmengine.device import get_device
 from mmengine.hub import get_config
 from mmengine.logging import print_log
 from mmengine.registry import MODELS, init_default_scope
@@ -46,7 +47,7 @@ def measure(cfg: Config, checkpoint: str, split: str, mode: str, seed: int) -> d
     set_random_seed(seed)  # the same random crops and flips for every checkpoint
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.teacher_ckpt = checkpoint
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(model_cfg).to(get_device())
     loader = one_pass_loader(Runner.build_dataloader(copy.deepcopy(cfg[f'{split}_dataloader'])))
     statistics = collect_mcmi_statistics(model, loader, mode, store=False)[0]
     return dict(checkpoint=checkpoint, cmi=statistics.cmi(), rows=int(statistics.counts.sum()),

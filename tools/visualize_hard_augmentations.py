@@ -58,7 +58,8 @@ def to_image(tensor: torch.Tensor, preprocessor) -> np.ndarray:
     """A preprocessed (3, H, W) image back to uint8 RGB (H, W, 3)."""
     image = tensor * preprocessor.std + preprocessor.mean if preprocessor._enable_normalize else tensor
     image = image.clamp(0, 255).byte().permute(1, 2, 0).numpy()
-    return image if getattr(preprocessor, '_channel_conversion', True) else image[..., ::-1]
+    image = image if getattr(preprocessor, '_channel_conversion', True) else image[..., ::-1]
+    return np.ascontiguousarray(image)  # OpenCV draws on contiguous arrays only
 
 
 def main():

@@ -131,7 +131,7 @@ def teacher_task_at(model, data, samples):
     """The teacher's task loss on the batch warped by this seed's transforms, against the given labels."""
     torch.manual_seed(123)
     with torch.no_grad():
-        inputs, _ = model.augmentor(data['inputs'], None)
+        inputs, _ = model.augmentor(data['inputs'], None, generator=model.noise_generator())
         losses = model.teacher.loss(model.teacher_inputs(inputs, samples), samples)
     return float(model.teacher.parse_losses(losses)[0])
 
@@ -146,7 +146,8 @@ def stepped(batch, teacher_weight, steps=3):
     data = model.data_preprocessor(copy.deepcopy(batch), True)
     student_before = {k: v.clone() for k, v in model.architecture.state_dict().items()}
     torch.manual_seed(123)
-    _, first_labels = model.augmentor(data['inputs'], copy.deepcopy(data['data_samples']))
+    _, first_labels = model.augmentor(data['inputs'], copy.deepcopy(data['data_samples']),
+                                      generator=model.noise_generator())
     before = dict(objective(model, data), teacher_fixed=teacher_task_at(model, data, first_labels))
     for _ in range(steps):
         torch.manual_seed(123)

@@ -156,3 +156,24 @@ def test_tools_read_a_package_config():
     cfg = load_config(args)
     assert cfg.model.type == 'RetinaNet' and cfg.train_cfg.max_epochs == 3
     assert cfg.work_dir == osp.join('./work_dirs', 'retinanet_r50_fpn_2x_coco')
+
+
+@pytest.mark.parametrize('config, data', [
+    ('configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
+     'train_dataloader.dataset.data_root={coco}/'),
+    ('configs/benchmarks/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
+     'train_dataloader.dataset.data_root={cityscapes}/')], ids=['coco', 'cityscapes'])
+def test_hard_augmentations_picture(tmp_path, synthetic_coco, synthetic_cityscapes, config, data):
+    """Clean | augmented pairs, one row per image, drawn by mmdet's / mmseg's visualizer."""
+    import mmcv
+    out = tmp_path / 'grid.png'
+    option = data.format(coco=synthetic_coco['data_root'].rstrip('/'),
+                         cityscapes=synthetic_cityscapes['data_root'].rstrip('/'))
+    _tool(REPO, osp.join(REPO, 'tools', 'visualize_hard_augmentations.py'), osp.join(REPO, config),
+          '--num-images', '3', '--out', str(out), '--cfg-options', option,
+          'model.augmentor.init_std=1.0')  # visible transforms without a trained augmentor
+    grid = mmcv.imread(str(out))
+    image_h, image_w = (128, 128) if 'coco' in config else (128, 256)
+    assert grid.shape[:2] == (3 * image_h, 2 * image_w)
+    left, right = grid[:, :image_w].astype(int), grid[:, image_w:].astype(int)
+    assert abs(left - right).mean() > 5  # the right column is warped

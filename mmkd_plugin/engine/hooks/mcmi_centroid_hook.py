@@ -5,6 +5,7 @@ whole training loader (with its augmentation), and keeps it fixed during fine-tu
 ``FineTuneTeacher.py``). It does so in train mode (BatchNorm on batch statistics, updating its running
 statistics); the default here is eval mode, which leaves the pretrained teacher untouched.
 """
+import math
 from typing import List, Optional
 
 import torch
@@ -43,8 +44,14 @@ def one_pass_loader(loader: DataLoader) -> DataLoader:
     sampler = DefaultSampler(loader.dataset, shuffle=False, round_up=False)
     # mmdet's loaders batch through a batch sampler (AspectRatioBatchSampler): batch_size is None there
     batch_size = loader.batch_size or getattr(loader.batch_sampler, 'batch_size', 1)
-    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler,
-                      num_workers=loader.num_workers, collate_fn=loader.collate_fn)
+    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler, num_workers=loader.num_workers,
+                      collate_fn=loader.collate_fn, worker_init_fn=loader.worker_init_fn)
+
+
+def batches_per_rank(loader: DataLoader) -> int:
+    """The most batches any rank gets from a ``one_pass_loader`` (ranks may differ by one)."""
+    per_rank = math.ceil(len(loader.dataset) / get_world_size())
+    return math.ceil(per_rank / loader.batch_size)
 
 
 @torch.no_grad()
@@ -69,11 +76,28 @@ def collect_mcmi_statistics(model: nn.Module, loader: DataLoader, mode: str = 'e
     model.train(mode == 'train')
     for loss in losses:
         loss.start_collecting()
-    bar = ProgressBar(len(loader)) if is_main_process() else None
+    # Every rank runs the same number of forwards, so that collectives inside them (SyncBN, the
+    # reduce_mean of some detection losses) stay matched: a rank with one batch fewer repeats its last
+    # batch with the statistics set aside.
+    total = batches_per_rank(loader) if isinstance(getattr(loader, 'sampler', None), DefaultSampler) else len(loader)
+    bar = ProgressBar(total) if is_main_process() else None
+    iterator, last = iter(loader), None
     try:
-        for data in loader:
-            data = model.data_preprocessor(data, True)
-            model(**data, mode='loss')
+        for _ in range(total):
+            data = next(iterator, None)
+            repeat = data is None
+            data = last if repeat else data
+            if data is None:  # this rank has no sample at all
+                break
+            last = data
+            kept = [loss._statistics for loss in losses]
+            if repeat:
+                for loss in losses:
+                    loss._statistics = CentroidStatistics(loss.num_classes, loss.centroids.device)
+            model(**model.data_preprocessor(data, True), mode='loss')
+            if repeat:
+                for loss, statistics in zip(losses, kept):
+                    loss._statistics = statistics
             if bar is not None:
                 bar.update()
     except BaseException:
@@ -96,7 +120,8 @@ class MCMICentroidHook(Hook):
 
     Args:
         mode: ``'eval'`` (default; BatchNorm uses and keeps its running statistics) or ``'train'`` (the
-            official code's: batch statistics, running statistics updated by the pass).
+            official code's: batch statistics, running statistics updated by the pass; a last batch of one
+            image then fails in BatchNorm layers that pool to 1x1, such as DeepLabV3's image pooling).
 
     Raises:
         ValueError: an unknown mode, or a model without MCMILoss.

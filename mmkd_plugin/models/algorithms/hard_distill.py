@@ -14,10 +14,12 @@ Any teacher-distillation config becomes a HARD config by its type's HARD twin (`
 augmentor to the algorithm it is mixed into.
 """
 import copy
+import logging
 from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine import dist
+from mmengine.logging import print_log
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import BaseDataElement
 from mmrazor.registry import MODELS
@@ -95,17 +97,33 @@ class HARDMixin:
                 self.update_augmentor(batch_inputs, data_samples)
             self.hard_step += 1
             with torch.no_grad():
-                apply = torch.rand(batch_inputs.shape[0], device=batch_inputs.device) < self.augment_prob
-                batch_inputs, data_samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), apply=apply)
+                generator = self.noise_generator()
+                apply = (torch.rand(batch_inputs.shape[0], generator=generator) < self.augment_prob).to(
+                    batch_inputs.device)
+                batch_inputs, data_samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), apply=apply,
+                                                            generator=generator)
         losses = super().loss(batch_inputs, data_samples)
         for key, value in self.last_stats.items():
             losses[f'hard.{key}'] = value  # logged (no 'loss' in the name: not optimised)
         return losses
 
+    @staticmethod
+    def noise_generator() -> torch.Generator:
+        """A CPU generator for this step's transforms: seeded from torch's global generator (so MMEngine's
+        seeding and ``ReseedHook`` make it reproducible) plus the rank, so that processes seeded alike
+        (MMEngine's default) still draw different transforms."""
+        seed = int(torch.randint(0, 2**62, (1,))) + dist.get_rank()
+        return torch.Generator().manual_seed(seed)
+
     def augmentor_objective(self, batch_inputs: Tensor,
                             data_samples: Optional[List[BaseDataElement]]) -> Dict[str, Tensor]:
-        """The disagreement and the teacher constraint on a fully augmented copy of the batch (with grad)."""
-        inputs, samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples))
+        """The disagreement and the teacher constraint on a fully augmented copy of the batch (with grad).
+
+        The teacher runs without gradient inside the distillation loss (``TeacherDistill``), so the
+        disagreement reaches the augmentor through the student's side only; the constraint (the teacher's task
+        loss) reaches it through the teacher.
+        """
+        inputs, samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), generator=self.noise_generator())
         disagreement = total_loss(super().loss(inputs, samples), prefix='distill.')
         teacher_losses = self.teacher.loss(self.teacher_inputs(inputs, samples), samples)
         return dict(disagreement=disagreement, teacher_task=self.teacher.parse_losses(teacher_losses)[0])
@@ -131,13 +149,17 @@ class HARDMixin:
                 for buffer, saved in buffers:
                     buffer.copy_(saved)
         world_size = dist.get_world_size()
-        for param, grad in zip(params, grads):
-            grad = torch.zeros_like(param) if grad is None else grad
-            if world_size > 1:
+        grads = [torch.zeros_like(p) if g is None else g.float() for p, g in zip(params, grads)]
+        if world_size > 1:
+            for grad in grads:
                 dist.all_reduce(grad, op='mean')
-            param.grad = grad
-        self.augmentor_optim.step()
-        self.augmentor_optim.zero_grad()
+        if all(bool(torch.isfinite(g).all()) for g in grads):  # the same verdict on every rank
+            for param, grad in zip(params, grads):
+                param.grad = grad
+            self.augmentor_optim.step()
+        else:
+            print_log('HARD: a non-finite augmentor gradient; this augmentor step is skipped.', logger='current',
+                      level=logging.WARNING)
         for param in params:
             param.grad = None
         self.last_stats = {k: v.detach() for k, v in terms.items()}

@@ -116,12 +116,16 @@ class AffineAugmentor(nn.Module):
         self.min_visible = min_visible
 
     def sample(self, num: int, generator: Optional[torch.Generator] = None) -> Tensor:
-        """(num, 5) transform components, differentiable with respect to the distribution's parameters."""
-        eps = torch.randn(num, len(COMPONENTS), generator=generator, device=self.mean.device)
+        """(num, 5) transform components, differentiable with respect to the distribution's parameters.
+
+        ``generator``: a CPU generator for the noise (e.g. one seeded per process); default torch's global one.
+        """
+        eps = torch.randn(num, len(COMPONENTS), generator=generator).to(self.mean.device)
         return self.bounds * torch.tanh(self.mean + self.log_std.exp() * eps)
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
-                params: Optional[Tensor] = None, apply: Optional[Tensor] = None) -> Tuple[Tensor, Optional[List]]:
+    def forward(self, inputs: Tensor, data_samples: Optional[List] = None, params: Optional[Tensor] = None,
+                apply: Optional[Tensor] = None,
+                generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Optional[List]]:
         """Warp ``inputs`` (and the labels of ``data_samples``, in place) by transforms drawn per image.
 
         Args:
@@ -129,22 +133,37 @@ class AffineAugmentor(nn.Module):
             data_samples: DetDataSample/SegDataSample list or None; their ``gt_instances``
                 (boxes warped, dropped boxes removed with their labels) or ``gt_sem_seg`` are replaced.
             params: (N, 5) components to use instead of a sample.
-            apply: (N,) bool: which images to warp (the others get the identity); default all.
+            apply: (N,) bool: which images to warp; the others (and their labels) are left exactly as they
+                are. Default: all.
+            generator: the CPU generator of the noise (``sample``).
+
+        The geometry (matrices, sampling grid) is computed in float32 outside autocast: in fp16/bf16 the
+        identity grid alone would miss pixel centres by up to 1.5 px at a width of 1024.
         """
         n, _, height, width = inputs.shape
-        params = self.sample(n) if params is None else params
-        if apply is not None:
-            params = params * apply.to(params.dtype)[:, None]
-        forward = affine_matrices(params.float(), height, width)
-        grid = sampling_grid(forward, height, width)
-        warped = F.grid_sample(inputs, grid.to(inputs.dtype), mode='bilinear', padding_mode='zeros',
-                               align_corners=False)
+        params = self.sample(n, generator) if params is None else params
+        rows = torch.arange(n, device=inputs.device) if apply is None else apply.nonzero().flatten()
+        if rows.numel() == 0:
+            return inputs, data_samples
+        with torch.autocast(inputs.device.type, enabled=False):
+            forward = affine_matrices(params[rows].float(), height, width)
+            grid = sampling_grid(forward, height, width)
+            warped_rows = F.grid_sample(inputs[rows].float(), grid, mode='bilinear', padding_mode='zeros',
+                                        align_corners=False).to(inputs.dtype)
+        warped = inputs.index_copy(0, rows, warped_rows) if rows.numel() < n else warped_rows
         if data_samples is not None:
-            self.warp_labels(data_samples, forward.detach(), grid.detach(), height, width)
+            chosen = [data_samples[i] for i in rows.tolist()]
+            self.warp_labels(chosen, forward.detach(), grid.detach(), height, width)
         return warped, data_samples
 
     def warp_labels(self, data_samples: Sequence, forward: Tensor, grid: Tensor, height: int, width: int) -> None:
         for i, sample in enumerate(data_samples):
+            unsupported = [k for k in ('gt_panoptic_seg', 'gt_depth_map') if k in sample]
+            if 'gt_instances' in sample and 'masks' in sample.gt_instances:
+                unsupported.append('gt_instances.masks')
+            if unsupported:
+                raise ValueError(f'AffineAugmentor warps boxes and semantic label maps, not {unsupported}; '
+                                 'use HARD with a box detector or a semantic segmentor.')
             if 'gt_instances' in sample:
                 instances = sample.gt_instances
                 boxes = instances.bboxes
