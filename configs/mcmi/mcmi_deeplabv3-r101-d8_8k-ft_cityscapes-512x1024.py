@@ -4,11 +4,10 @@
 # fine-tuning (MCMICentroidHook). The export `iter_8000_student.pth` is the new teacher_ckpt of any
 # DeepLabV3-R101 distillation config (configs/acam_kd, configs/nkd, ...). README.md says which details are the
 # paper's and which ours.
-_base_ = ['mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py']
+_base_ = ['mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py', '../_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 teacher_ckpt = 'https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/deeplabv3_r101-d8_512x1024_80k_cityscapes/deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth'  # noqa: E501
-stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
 fine_tune_iters = 8000
 
 model = dict(
@@ -17,16 +16,7 @@ model = dict(
     type='MCMIFineTune',
     architecture=_base_.model,
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
-            gt=dict(type='MethodOutputs', source=stack_gt)),  # record 0: the decode head's labels
-        distill_losses=dict(loss_mcmi=dict(type='MCMILoss', num_classes=19, loss_weight=0.15)),
-        loss_forward_mappings=dict(
-            loss_mcmi=dict(
-                preds=dict(from_student=True, recorder='logits'),
-                gt_labels=dict(from_student=True, recorder='gt')))))
+    distiller=_base_.mcmi_seg_distiller)
 
 # The official recipe: the pre-training's initial learning rate, cosine-annealed to 0 over the fine-tuning.
 train_cfg = dict(max_iters=fine_tune_iters, val_interval=fine_tune_iters)

@@ -5,11 +5,10 @@
 # (label 80) are left out. One 80 x 80 centroid table for all levels, from one pass over the training set
 # before fine-tuning (MCMICentroidHook). The export `epoch_2_student.pth` is the new teacher_ckpt of the
 # RetinaNet-R101 distillation configs (configs/acam_kd, configs/nkd).
-_base_ = ['mmdet::retinanet/retinanet_r101_fpn_2x_coco.py']
+_base_ = ['mmdet::retinanet/retinanet_r101_fpn_2x_coco.py', '../_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r101_fpn_2x_coco/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'  # noqa: E501
-anchor_head = 'mmdet.models.dense_heads.anchor_head.AnchorHead'
 fine_tune_epochs = 2
 
 model = dict(
@@ -18,17 +17,7 @@ model = dict(
     type='MCMIFineTune',
     architecture=_base_.model,
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            # loss_by_feat's inputs: 0 = the per-level cls_scores; get_targets' outputs: 0 = per-level labels
-            inputs=dict(type='MethodInputs', source=f'{anchor_head}.loss_by_feat'),
-            targets=dict(type='MethodOutputs', source=f'{anchor_head}.get_targets')),
-        distill_losses=dict(loss_mcmi=dict(type='MCMILoss', num_classes=80, loss_weight=0.15)),
-        loss_forward_mappings=dict(
-            loss_mcmi=dict(
-                preds=dict(from_student=True, recorder='inputs', data_idx=0),
-                gt_labels=dict(from_student=True, recorder='targets', data_idx=0)))))
+    distiller=_base_.mcmi_anchor_distiller)
 
 # The official recipe: the pre-training's initial learning rate, cosine-annealed to 0 over the fine-tuning.
 train_cfg = dict(max_epochs=fine_tune_epochs)

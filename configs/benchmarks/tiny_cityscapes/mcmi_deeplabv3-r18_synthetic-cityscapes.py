@@ -2,10 +2,9 @@
 # fine-tuned 60 more (1/10 of its schedule; the paper: 20 epochs after 240) on CE - lambda * CMI
 # (configs/mcmi/mcmi_deeplabv3-r101-d8_8k-ft_cityscapes-512x1024.py at a CPU size). The suite passes the
 # trained teacher as model.teacher_ckpt (teacher_stage in configs/benchmarks/mcmi_tiny_cityscapes.py).
-_base_ = ['../../demo/deeplabv3_r18_synthetic-cityscapes.py']
+_base_ = ['../../demo/deeplabv3_r18_synthetic-cityscapes.py', '../../_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
-stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
 fine_tune_iters = 60
 
 model = dict(
@@ -14,16 +13,7 @@ model = dict(
     type='MCMIFineTune',
     architecture=_base_.model,
     teacher_ckpt='work_dirs/demo_seg/teacher/iter_600.pth',
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
-            gt=dict(type='MethodOutputs', source=stack_gt)),
-        distill_losses=dict(loss_mcmi=dict(type='MCMILoss', num_classes=19, loss_weight=0.15)),
-        loss_forward_mappings=dict(
-            loss_mcmi=dict(
-                preds=dict(from_student=True, recorder='logits'),
-                gt_labels=dict(from_student=True, recorder='gt')))))
+    distiller=_base_.mcmi_seg_distiller)
 # The teacher's initial learning rate, cosine-annealed to 0 (the official recipe), after a 10-iteration
 # warm-up (ours: AdamW starts with fresh moment estimates).
 train_cfg = dict(max_iters=fine_tune_iters, val_interval=fine_tune_iters)

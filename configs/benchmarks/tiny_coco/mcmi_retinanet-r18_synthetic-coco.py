@@ -2,10 +2,9 @@
 # 2 more (1/10 of its schedule; the paper: 20 epochs after 240) on its task loss - lambda * CMI over the
 # positive anchors (configs/mcmi/mcmi_retinanet-r101_2e-ft_coco.py at a CPU size). The suite passes the
 # trained teacher as model.teacher_ckpt (teacher_stage in configs/benchmarks/mcmi_tiny_coco.py).
-_base_ = ['../../demo/retinanet_r18_synthetic-coco.py']
+_base_ = ['../../demo/retinanet_r18_synthetic-coco.py', '../../_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
-anchor_head = 'mmdet.models.dense_heads.anchor_head.AnchorHead'
 fine_tune_epochs = 2
 
 model = dict(
@@ -14,16 +13,8 @@ model = dict(
     type='MCMIFineTune',
     architecture=_base_.model,
     teacher_ckpt='work_dirs/demo/teacher/epoch_20.pth',
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            inputs=dict(type='MethodInputs', source=f'{anchor_head}.loss_by_feat'),
-            targets=dict(type='MethodOutputs', source=f'{anchor_head}.get_targets')),
-        distill_losses=dict(loss_mcmi=dict(type='MCMILoss', num_classes=3, loss_weight=0.15)),
-        loss_forward_mappings=dict(
-            loss_mcmi=dict(
-                preds=dict(from_student=True, recorder='inputs', data_idx=0),
-                gt_labels=dict(from_student=True, recorder='targets', data_idx=0)))))
+    distiller=_base_.mcmi_anchor_distiller)
+model['distiller']['distill_losses']['loss_mcmi']['num_classes'] = 3  # the demo detector's classes
 # The teacher's initial learning rate, cosine-annealed to 0 (the official recipe), after a 10-iteration
 # warm-up (ours: AdamW starts with fresh moment estimates).
 train_cfg = dict(max_epochs=fine_tune_epochs, val_interval=fine_tune_epochs)
