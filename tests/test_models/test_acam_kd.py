@@ -262,7 +262,7 @@ def test_input_errors_name_the_fix():
         loss(preds_S[0], preds_T[0])
     with pytest.raises(ValueError, match='one loss per level'):
         loss((preds_S,), (preds_T,))
-    with pytest.raises(ValueError, match='spatial size'):
+    with pytest.raises(ValueError, match="differ in size. Set resize='teacher'"):
         loss(preds_S[..., :2], preds_T)
     with pytest.raises(ValueError, match='mask_learning'):
         ACAMKDLoss(6, 8, mask_learning='offline')

@@ -12,6 +12,7 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from ..architectures.acam_kd_fusion import ASCMasks, STCAFusion
+from .resize import check_resize, match_sizes
 from .acam_kd_terms import (NORMALIZATIONS, dice_diversity, kl_energies, mask_mass_penalty, masked_energy,
                             masked_mimic_loss, standardize_channels, standardize_pixels)
 
@@ -96,6 +97,9 @@ class ACAMKDLoss(nn.Module):
             ``feature_norm=None`` (the Cityscapes configs do): per-channel standardisation changes which
             class wins at a pixel.
         tau: the temperature of ``distance='kl'``.
+        resize: maps of different sizes (a heterogeneous pair): ``'teacher'`` resizes the teacher's map to the
+            student's, ``'student'`` the other way, bilinearly (``resize.py``); None (default): an error.
+        align_corners: of that resize; match the heads' setting.
 
     Shapes: ``forward`` takes (N, C_S, H, W) and (N, C, H, W); the masks are (N, M, C) (channel) and
     (N, M, H, W) (spatial). The loss is computed in float32 outside autocast.
@@ -124,8 +128,13 @@ class ACAMKDLoss(nn.Module):
                  mass_target: float = 0.5,
                  kv_max_tokens: Optional[int] = None,
                  distance: str = 'mse',
-                 tau: float = 1.0) -> None:
+                 tau: float = 1.0,
+                 resize: Optional[str] = None,
+                 align_corners: bool = False) -> None:
         super().__init__()
+        check_resize(resize)
+        self.resize = resize
+        self.align_corners = align_corners
         if mask_learning not in MASK_LEARNING_MODES:
             raise ValueError(f'mask_learning must be one of {MASK_LEARNING_MODES}, got {mask_learning!r}.')
         mask_types = tuple(mask_types)
@@ -190,6 +199,7 @@ class ACAMKDLoss(nn.Module):
     def forward(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
         """The ACAM-KD loss of one level: (N, C_S, H, W) student, (N, C, H, W) teacher -> scalar."""
         self._check_inputs(preds_S, preds_T)
+        preds_S, preds_T = match_sizes(preds_S, preds_T, self.resize, self.align_corners, 'ACAMKDLoss')
         if self.training and self._online_masks is not None:
             raise RuntimeError(
                 "ACAMKDLoss(mask_learning='online'): the masks of the previous step were never used "
@@ -272,7 +282,6 @@ class ACAMKDLoss(nn.Module):
                              f'{self.teacher_channels}) got {preds_S.shape[1]} student and '
                              f'{preds_T.shape[1]} teacher channels; set the channels to match the '
                              'recorded features.')
-        if preds_S.shape[0] != preds_T.shape[0] or preds_S.shape[2:] != preds_T.shape[2:]:
+        if preds_S.shape[0] != preds_T.shape[0]:
             raise ValueError(f'Student {tuple(preds_S.shape)} and teacher {tuple(preds_T.shape)} features '
-                             'differ in batch or spatial size; record the same level of both models '
-                             '(same stride) or resize one of them first.')
+                             'differ in batch size; record the same inputs of both models.')

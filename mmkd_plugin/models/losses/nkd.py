@@ -13,6 +13,7 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from .logit_rows import logits_to_rows, valid_rows, zero_loss
+from .resize import check_resize, match_sizes
 
 
 def nkd_rows(logits_S: Tensor, logits_T: Tensor, labels: Tensor, temp: float,
@@ -64,13 +65,20 @@ class NKDLoss(nn.Module):
         gamma: weight of the non-target term. Official: 1.5 (CNNs), 1.0 (DeiT).
         loss_weight: factor on the whole loss.
         ignore_index: label of pixels/rows to skip.
+        resize: segmentation logits of different sizes (e.g. SegFormer's 1/4 against DeepLabV3's 1/8):
+            ``'teacher'`` resizes the teacher's to the student's size, ``'student'`` the other way
+            (``resize.py``); None (default): a size mismatch is an error naming both shapes.
+        align_corners: of that bilinear resize; match the decode heads' setting (mmseg: False).
     """
 
     def __init__(self, temp: float = 1.0, gamma: float = 1.5, loss_weight: float = 1.0,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = 255, resize: Optional[str] = None, align_corners: bool = False) -> None:
         super().__init__()
         if temp <= 0:
             raise ValueError(f'NKDLoss: temp must be > 0, got {temp}.')
+        check_resize(resize)
+        self.resize = resize
+        self.align_corners = align_corners
         self.temp = temp
         self.gamma = gamma
         self.loss_weight = loss_weight
@@ -91,6 +99,8 @@ class NKDLoss(nn.Module):
         Returns:
             The scalar loss.
         """
+        if preds_S.dim() == 4 and gt_labels.dim() in (3, 4):  # segmentation logits: sizes may be matched
+            preds_S, preds_T = match_sizes(preds_S, preds_T, self.resize, self.align_corners, 'NKDLoss')
         if preds_S.shape != preds_T.shape:
             raise ValueError(f'NKDLoss: student logits {tuple(preds_S.shape)} and teacher logits '
                              f'{tuple(preds_T.shape)} differ; record the same layer of both models.')
