@@ -49,7 +49,11 @@ def build_augmentor(cfg: Config, checkpoint):
                                    prefix='augmentor.')
         if not state:
             raise SystemExit(f'{checkpoint} holds no augmentor.* weights: pass a checkpoint of a HARD run.')
-        augmentor.load_state_dict(state, strict=True)
+        try:
+            augmentor.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise SystemExit(f"{checkpoint}'s augmentor does not match the config's (e.g. learn_mean): pass the "
+                             f'config (or --cfg-options) the run was trained with.\n{e}')
         print_log(f'augmentor loaded from {checkpoint}', logger='current')
     return augmentor.eval()
 

@@ -8,3 +8,6 @@ variants = dict(
     hard_std05_lr05=dict(config=hard, label='HARD-affine + ACAM-KD, init_std 0.5, augmentor lr 0.05',
                          options=['model.augmentor.init_std=0.5', 'model.augmentor_optimizer.lr=0.05']),
 )
+variants.update(
+    hard_spread_only=dict(config=hard, label='HARD-affine + ACAM-KD, centre fixed at the identity (spread learned)',
+                          options=['model.augmentor.learn_mean=False']))

@@ -196,3 +196,12 @@ def build_optim(model):
 def test_bad_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         build_hard(**bad)
+
+
+def test_a_centre_fixed_at_the_identity_is_not_a_parameter():
+    augmentor = AffineAugmentor(learn_mean=False, init_std=0.5)
+    assert [name for name, _ in augmentor.named_parameters()] == ['log_std']
+    drawn = augmentor.sample(20000)
+    assert drawn.mean(dim=0).abs().max() < 0.02 * augmentor.bounds.max()  # symmetric around the identity
+    drawn.abs().mean().backward()
+    assert augmentor.log_std.grad is not None

@@ -164,7 +164,7 @@ class HARDMixin:
             param.grad = None
         self.last_stats = {k: v.detach() for k, v in terms.items()}
         with torch.no_grad():  # where the distribution sits: |centre| and spread, as fractions of the bounds
-            self.last_stats['shift'] = self.augmentor.mean.tanh().abs().mean()
+            self.last_stats['shift'] = self.augmentor.centre.tanh().abs().mean()
             self.last_stats['spread'] = self.augmentor.log_std.exp().mean()
 
 

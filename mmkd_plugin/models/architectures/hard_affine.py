@@ -96,13 +96,16 @@ class AffineAugmentor(nn.Module):
         max_translate: bound of the translation, as a fraction of the image width/height.
         init_std: exp(s) at the start (the spread of the pre-tanh components around mu = 0).
         min_visible: the fraction of a warped box's area that must stay inside the image to keep the box.
+        learn_mean: learn the centre mu (True) or keep the distribution centred on the identity and learn
+            only its spread (False; ours: a drifting centre makes every augmented image shifted the same way).
 
     Shapes: ``sample(n)`` -> (n, 5) components; ``forward(inputs, data_samples)`` takes the (N, 3, H, W)
     preprocessed batch and mmdet/mmseg data samples, and returns the warped batch and new data samples.
     """
 
     def __init__(self, max_rotation: float = 15.0, max_scale: float = 1.25, max_shear: float = 0.15,
-                 max_translate: float = 0.1, init_std: float = 0.1, min_visible: float = 0.3) -> None:
+                 max_translate: float = 0.1, init_std: float = 0.1, min_visible: float = 0.3,
+                 learn_mean: bool = True) -> None:
         super().__init__()
         if max_scale < 1:
             raise ValueError(f'max_scale bounds the scale to [1/max_scale, max_scale]; it must be >= 1, got '
@@ -111,7 +114,9 @@ class AffineAugmentor(nn.Module):
             raise ValueError(f'init_std must be > 0, got {init_std}.')
         self.register_buffer('bounds', torch.tensor([math.radians(max_rotation), math.log(max_scale), max_shear,
                                                      max_translate, max_translate]))
-        self.mean = nn.Parameter(torch.zeros(len(COMPONENTS)))
+        self.mean = nn.Parameter(torch.zeros(len(COMPONENTS))) if learn_mean else None
+        if not learn_mean:
+            self.register_buffer('fixed_mean', torch.zeros(len(COMPONENTS)))
         self.log_std = nn.Parameter(torch.full((len(COMPONENTS),), math.log(init_std)))
         self.min_visible = min_visible
 
@@ -120,8 +125,13 @@ class AffineAugmentor(nn.Module):
 
         ``generator``: a CPU generator for the noise (e.g. one seeded per process); default torch's global one.
         """
-        eps = torch.randn(num, len(COMPONENTS), generator=generator).to(self.mean.device)
-        return self.bounds * torch.tanh(self.mean + self.log_std.exp() * eps)
+        eps = torch.randn(num, len(COMPONENTS), generator=generator).to(self.log_std.device)
+        return self.bounds * torch.tanh(self.centre + self.log_std.exp() * eps)
+
+    @property
+    def centre(self) -> Tensor:
+        """mu: the learned centre, or the identity's zeros with ``learn_mean=False``."""
+        return self.mean if self.mean is not None else self.fixed_mean
 
     def forward(self, inputs: Tensor, data_samples: Optional[List] = None, params: Optional[Tensor] = None,
                 apply: Optional[Tensor] = None,
