@@ -8,5 +8,5 @@ variants = dict(
         label='ACAM-KD, logits (no HARD)'),
     hard_acam_kd=dict(
         config='configs/benchmarks/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
-        label='HARD-affine + ACAM-KD, logits'),
+        label='HARD-affine + ACAM-KD, logits (centre fixed, spread learned)'),
 )

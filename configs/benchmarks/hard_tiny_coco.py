@@ -7,5 +7,5 @@ variants = dict(
                  label='ACAM-KD, FPN (no HARD)'),
     hard_acam_kd=dict(
         config='configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
-        label='HARD-affine + ACAM-KD, FPN'),
+        label='HARD-affine + ACAM-KD, FPN (centre fixed, spread learned)'),
 )
