@@ -6,6 +6,7 @@ exactly that, for our losses (NKD, ACAM-KD) and, through ``ResizedLoss``, for MM
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses import ACAMKDLoss, NKDLoss, ResizedLoss
@@ -49,10 +50,15 @@ def test_acam_kd_resizes_the_teacher():
 
 def test_resized_loss_wraps_mmrazor_cwd():
     cwd = dict(type='ChannelWiseDivergence', tau=1.0, loss_weight=3.0)
-    wrapped = MODELS.build(dict(type='ResizedLoss', loss=cwd, resize='teacher'))
+    with DefaultScope.overwrite_default_scope('mmdet'):  # another default scope: the inner loss is MMRazor's
+        assert isinstance(ResizedLoss(cwd).loss, MODELS.get('ChannelWiseDivergence'))
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        wrapped = MODELS.build(dict(type='ResizedLoss', loss=cwd, resize='teacher'))
     assert isinstance(wrapped, ResizedLoss)
     student, teacher = logits((8, 16), 0), logits((16, 32), 1)
-    expected = MODELS.build(cwd)(student, F.interpolate(teacher, (8, 16), mode='bilinear', align_corners=False))
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        reference = MODELS.build(cwd)
+    expected = reference(student, F.interpolate(teacher, (8, 16), mode='bilinear', align_corners=False))
     assert float(wrapped(student, teacher)) == pytest.approx(float(expected), rel=1e-6)
     with pytest.raises(ValueError, match="resize='teacher' or 'student'"):
         ResizedLoss(cwd, resize=None)

@@ -10,6 +10,7 @@ without it a size mismatch stops with both shapes and the option. ``ResizedLoss`
 from typing import Optional, Tuple
 
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
@@ -62,7 +63,8 @@ class ResizedLoss(nn.Module):
         check_resize(resize)
         if resize is None:
             raise ValueError("ResizedLoss needs resize='teacher' or 'student'; use the loss itself otherwise.")
-        self.loss = MODELS.build(loss)
+        with DefaultScope.overwrite_default_scope(loss.get('_scope_', 'mmrazor')):  # MMRazor's losses by default
+            self.loss = MODELS.build(loss)
         self.resize = resize
         self.align_corners = align_corners
 
