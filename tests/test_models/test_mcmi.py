@@ -159,3 +159,15 @@ def test_kl_rows_against_numpy():
     p = softmax(rows.double().numpy())
     expected = [np.sum(p[i] * (np.log(p[i]) - np.log(q.double().numpy()[y]))) for i, y in enumerate(labels)]
     np.testing.assert_allclose(cmi_kl_rows(rows, labels, q).numpy(), expected, rtol=1e-5)
+
+
+def test_roi_rows_keep_the_background_class():
+    """Faster R-CNN: (M, 80 + 1) RoI scores with assigned labels; background (the last class) has a centroid."""
+    g = torch.Generator().manual_seed(3)
+    rows = torch.randn(40, C, generator=g)
+    labels = torch.arange(40) % C  # C - 1 plays the background label
+    loss = MCMILoss(num_classes=C)
+    collected(loss, (rows, labels))
+    np.testing.assert_allclose(loss.centroids.double().numpy(),
+                               ref_centroids(rows.double().numpy(), labels.numpy(), C), rtol=1e-5)
+    assert int(loss.class_counts[C - 1]) == 10

@@ -1,9 +1,11 @@
 # MCMI's distillers (configs/mcmi/README.md), shared by the MCMI fine-tuning configs: the recorders that give
-# MCMILoss the teacher's logits and labels. `distiller=_base_.mcmi_seg_distiller` (mmseg decode heads) or
-# `_base_.mcmi_anchor_distiller` (mmdet anchor heads: every FPN level's cls_scores and labels); set
-# `num_classes` of `loss_mcmi` where the head has another class count.
+# MCMILoss the teacher's logits and labels. `distiller=_base_.mcmi_seg_distiller` (mmseg decode heads),
+# `_base_.mcmi_anchor_distiller` (mmdet anchor heads: every FPN level's cls_scores and labels) or
+# `_base_.mcmi_roi_distiller` (a two-stage detector's RoI head: the sampled RoIs' scores and assigned labels,
+# background included); set `num_classes` of `loss_mcmi` where the head has another class count.
 _stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
 _anchor_head = 'mmdet.models.dense_heads.anchor_head.AnchorHead'
+_bbox_head_loss = 'mmdet.models.roi_heads.bbox_heads.bbox_head.BBoxHead.loss'
 mcmi_seg_distiller = dict(
     type='ConfigurableDistiller',
     student_recorders=dict(
@@ -25,3 +27,12 @@ mcmi_anchor_distiller = dict(
         loss_mcmi=dict(
             preds=dict(from_student=True, recorder='inputs', data_idx=0),
             gt_labels=dict(from_student=True, recorder='targets', data_idx=0))))
+mcmi_roi_distiller = dict(
+    type='ConfigurableDistiller',
+    # BBoxHead.loss's inputs: 0 = cls_score (sampled RoIs x (80 + 1)), 3 = their assigned labels (80: background)
+    student_recorders=dict(roi=dict(type='MethodInputs', source=_bbox_head_loss)),
+    distill_losses=dict(loss_mcmi=dict(type='MCMILoss', num_classes=81, loss_weight=0.15)),
+    loss_forward_mappings=dict(
+        loss_mcmi=dict(
+            preds=dict(from_student=True, recorder='roi', data_idx=0),
+            gt_labels=dict(from_student=True, recorder='roi', data_idx=3))))
