@@ -17,6 +17,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 import argparse
 import copy
 import json
+import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
@@ -62,6 +63,9 @@ def main():
     if cfg.model.get('type') != 'MCMIFineTune':
         raise SystemExit(f'{args.config} is not an MCMI fine-tuning config (model.type={cfg.model.get("type")!r}); '
                          'use one of configs/mcmi, which say where the logits and labels come from.')
+    missing = [c for c in args.checkpoints if '://' not in c and not osp.isfile(c)]
+    if missing:  # before any pass: a pass over a full training set takes long
+        raise SystemExit(f'checkpoints not found: {missing}')
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     results = [measure(cfg, ckpt, args.split, args.mode, args.seed) for ckpt in args.checkpoints]
     lines = ['', f'| checkpoint | CMI ({args.split} split, nats) | rows | classes seen |', '|---|---|---|---|']

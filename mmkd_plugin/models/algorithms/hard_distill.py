@@ -69,7 +69,7 @@ class HARDMixin:
             raise ValueError(f'augmentor_interval must be >= 1 (student steps per augmentor step), got '
                              f'{augmentor_interval}.')
         if not 0 <= augment_prob <= 1:
-            raise ValueError(f'augment_prob is a probability, got {augment_prob}.')
+            raise ValueError(f'augment_prob is a probability in [0, 1], got {augment_prob}.')
         if teacher_weight < 0:
             raise ValueError(f'teacher_weight must be >= 0, got {teacher_weight}.')
         super().__init__(**kwargs)

@@ -174,7 +174,8 @@ class AffineAugmentor(nn.Module):
                 unsupported.append('gt_instances.masks')
             if unsupported:
                 raise ValueError(f'AffineAugmentor warps boxes and semantic label maps, not {unsupported}; '
-                                 'use HARD with a box detector or a semantic segmentor.')
+                                 'use HARD with a box detector or a semantic segmentor, and load no instance '
+                                 'masks (LoadAnnotations(with_mask=False)).')
             if 'gt_instances' in sample:
                 instances = sample.gt_instances
                 boxes = instances.bboxes

@@ -55,7 +55,7 @@ def stack_rows(preds: Levels, labels: Levels, num_classes: int,
         if level_rows.shape[1] != num_classes:
             raise ValueError(f'MCMILoss(num_classes={num_classes}) got logits with {level_rows.shape[1]} '
                              f'classes per row (shape {tuple(level_preds.shape)}); set num_classes to the '
-                             "head's class count.")
+                             "head's class count (a two-stage RoI head: its num_classes + 1, background).")
         keep = valid_rows(level_row_labels, num_classes, ignore_index)
         rows.append(level_rows[keep])
         row_labels.append(level_row_labels[keep])
