@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -18,14 +19,20 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """A local config file or an installed package's ``pkg::path``, with ``--cfg-options`` merged."""
+    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_config(args: argparse.Namespace) -> Config:
     """``args.config`` (a local file or an installed package's ``pkg::path``) with the overrides, launcher
     and work dir applied (mmdet's tool behaviour)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = get_config(args.config) if '::' in args.config else Config.fromfile(args.config)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

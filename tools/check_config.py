@@ -12,11 +12,12 @@ import argparse
 import math
 import tempfile
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.testing import smoke_train_step
+from mmkd_plugin.tools_common import read_config
 
 
 def main():
@@ -24,9 +25,7 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     with tempfile.TemporaryDirectory() as work_dir:
         log_vars = smoke_train_step(cfg, work_dir)
     log_vars = {name: float(value.detach() if hasattr(value, 'detach') else value)

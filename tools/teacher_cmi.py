@@ -21,12 +21,12 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
-from mmengine.hub import get_config
 from mmengine.logging import print_log
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, set_random_seed
 
 import mmkd_plugin  # noqa: F401
+from mmkd_plugin.tools_common import read_config
 from mmkd_plugin.engine.hooks.mcmi_centroid_hook import CENTROID_MODES, collect_mcmi_statistics, one_pass_loader
 
 
@@ -57,9 +57,7 @@ def measure(cfg: Config, checkpoint: str, split: str, mode: str, seed: int) -> d
 
 def main():
     args = parse_args()
-    cfg = get_config(args.config) if '::' in args.config else Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     if cfg.model.get('type') != 'MCMIFineTune':
         raise SystemExit(f'{args.config} is not an MCMI fine-tuning config (model.type={cfg.model.get("type")!r}); '
                          'use one of configs/mcmi, which say where the logits and labels come from.')

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.hub import get_config
 from mmengine.logging import print_log
 from mmengine.registry import DATASETS, MODELS, VISUALIZERS, DefaultScope, init_default_scope
 from mmengine.runner import CheckpointLoader, set_random_seed
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils import extract_state_dict, resolve_model_cfg
+from mmkd_plugin.tools_common import read_config
 
 
 def parse_args():
@@ -68,9 +68,7 @@ def to_image(tensor: torch.Tensor, preprocessor) -> np.ndarray:
 
 def main():
     args = parse_args()
-    cfg = get_config(args.config) if '::' in args.config else Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     set_random_seed(args.seed)
     student = resolve_model_cfg(copy.deepcopy(cfg.model.architecture), 'student')

@@ -19,11 +19,11 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, MODELS
 
 from mmkd_plugin.testing import offline_model_cfg, packed_batch_for
+from mmkd_plugin.tools_common import read_config
 
 MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill', 'TeacherFreeDistill')
 
@@ -35,10 +35,6 @@ class Case:
     numerator: str
     denominators: List[str]
     kind: str
-
-
-def load_config(config: str) -> Config:
-    return get_config(config) if '::' in config else Config.fromfile(config)
 
 
 def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
@@ -69,7 +65,7 @@ def _pskd_hook(cfg: Config):
 
 
 def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: int, device: str) -> Case:
-    cfg = load_config(config)
+    cfg = read_config(config)
     model = _build(cfg, work_dir, size, device)
     batch = packed_batch_for(model, size, size, batch_size, boxes_per_image=(3, 2))
 

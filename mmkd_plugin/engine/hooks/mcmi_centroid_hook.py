@@ -90,8 +90,8 @@ def collect_mcmi_statistics(model: nn.Module, loader: DataLoader, mode: str = 'e
             if data is None:  # this rank has no sample at all
                 break
             last = data
-            kept = [loss._statistics for loss in losses]
-            if repeat:
+            if repeat:  # the statistics set aside: this batch was counted already
+                kept = [loss._statistics for loss in losses]
                 for loss in losses:
                     loss._statistics = CentroidStatistics(loss.num_classes, loss.centroids.device)
             model(**model.data_preprocessor(data, True), mode='loss')

@@ -15,7 +15,7 @@ augmentor to the algorithm it is mixed into.
 """
 import copy
 import logging
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
 from mmengine import dist
@@ -27,18 +27,6 @@ from torch import Tensor
 
 from .acam_kd_distill import ACAMKDDistill
 from .teacher_distill import TeacherDistill
-
-
-def total_loss(losses: Dict[str, Union[Tensor, List[Tensor]]], prefix: str = '') -> Tensor:
-    """The sum of the ``loss`` entries of an mmdet/mmseg loss dict (per-level lists included)."""
-    terms = []
-    for key, value in losses.items():
-        if 'loss' not in key or not key.startswith(prefix):
-            continue
-        terms += [v.sum() for v in value] if isinstance(value, (list, tuple)) else [value.sum()]
-    if not terms:
-        raise ValueError(f'no loss entry{" under " + prefix if prefix else ""} in {sorted(losses)}.')
-    return sum(terms)
 
 
 class HARDMixin:
@@ -124,9 +112,14 @@ class HARDMixin:
         loss) reaches it through the teacher.
         """
         inputs, samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), generator=self.noise_generator())
-        disagreement = total_loss(super().loss(inputs, samples), prefix='distill.')
+        losses = super().loss(inputs, samples)
+        distill = {k: v for k, v in losses.items() if k.startswith('distill.') and 'loss' in k}
+        if not distill:
+            raise ValueError(f'HARD needs distillation losses to maximise; the step gave none ({sorted(losses)}).')
+        # MMEngine's loss summation (the plain BaseModel one: a non-finite value is the augmentor step's to skip)
         teacher_losses = self.teacher.loss(self.teacher_inputs(inputs, samples), samples)
-        return dict(disagreement=disagreement, teacher_task=self.teacher.parse_losses(teacher_losses)[0])
+        return dict(disagreement=self.teacher.parse_losses(distill)[0],
+                    teacher_task=self.teacher.parse_losses(teacher_losses)[0])
 
     def update_augmentor(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]]) -> None:
         """One step of the augmentor's optimizer on -disagreement + teacher_weight * teacher task loss.

@@ -36,11 +36,9 @@ def affine_matrices(params: Tensor, height: int, width: int) -> Tensor:
     one, zero = torch.ones_like(cos), torch.zeros_like(cos)
     rotate = torch.stack([cos, -sin, zero, sin, cos, zero, zero, zero, one], dim=1).view(-1, 3, 3)
     shear_m = torch.stack([one, shear, zero, zero, one, zero, zero, zero, one], dim=1).view(-1, 3, 3)
-    forward = rotate @ shear_m
-    forward = forward * torch.stack([scale, scale, one], dim=1)[:, :, None]
-    translation = torch.stack([tx * width, ty * height, one], dim=1)
-    forward = forward.clone()
-    forward[:, :2, 2] = translation[:, :2]
+    forward = (rotate @ shear_m) * torch.stack([scale, scale, one], dim=1)[:, :, None]
+    forward[:, 0, 2] = tx * width
+    forward[:, 1, 2] = ty * height
     return forward
 
 

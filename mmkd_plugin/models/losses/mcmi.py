@@ -169,7 +169,7 @@ class MCMILoss(nn.Module):
         """-lambda * mean KL(P || Q_y) over the valid rows (0, keeping the graph, when there is none)."""
         rows, labels = stack_rows(preds, gt_labels, self.num_classes, self.ignore_index)
         first = preds if isinstance(preds, Tensor) else preds[0]
-        if self._statistics is not None:
+        if self.collecting:
             self._statistics.add(rows, labels)
             return zero_loss(first)
         if not bool(self.centroids_ready):
