@@ -24,4 +24,6 @@ model = dict(
               # at 512x512); queries and masks keep full resolution. Without it the ACAM-KD step cost 2.6x
               # (student step + teacher forward) at 512x512 on CPU (docs/benchmarks.md). Ours, not the paper's.
               kv_max_tokens=4096))
-custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'),
+    acam_kd_masks=dict(type='ACAMKDMaskLoggerHook'))

@@ -19,4 +19,6 @@ model = dict(
     # from P3 to P7 (raw FPN energy grows with stride; equal weights let P6/P7 dominate).
     acam=dict(source='neck', num_levels=5, student_channels=256, teacher_channels=256,
               num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125, 0.0625]))
-custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'),
+    acam_kd_masks=dict(type='ACAMKDMaskLoggerHook'))

@@ -24,4 +24,6 @@ model = dict(
               # 0.6 (docs/methods/acam_kd.md, "Ablation on the Cityscapes logits").
               # Channel masks only (masked CWD): the spatial term (per-pixel class KL) cost mIoU in the screen.
               distance='kl', tau=1.0, feature_norm=None, loss_weight=3.0, mask_types=('channel',)))
-custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'),
+    acam_kd_masks=dict(type='ACAMKDMaskLoggerHook'))

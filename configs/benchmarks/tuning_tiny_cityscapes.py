@@ -8,9 +8,9 @@ uskd = 'configs/benchmarks/tiny_cityscapes/uskd_deeplabv3-r18-w16_synthetic-city
 nkd = 'configs/benchmarks/tiny_cityscapes/nkd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py'
 variants = dict(
     _delete_=True,
-    pskd_a08=dict(config=pskd, label="PS-KD, alpha_T 0.8 (the paper's)", options=['custom_hooks.0.alpha_T=0.8']),
-    pskd_a03=dict(config=pskd, label='PS-KD, alpha_T 0.3', options=['custom_hooks.0.alpha_T=0.3']),
-    pskd_a01=dict(config=pskd, label='PS-KD, alpha_T 0.1', options=['custom_hooks.0.alpha_T=0.1']),
+    pskd_a08=dict(config=pskd, label="PS-KD, alpha_T 0.8 (the paper's)", options=['default_hooks.pskd.alpha_T=0.8']),
+    pskd_a03=dict(config=pskd, label='PS-KD, alpha_T 0.3', options=['default_hooks.pskd.alpha_T=0.3']),
+    pskd_a01=dict(config=pskd, label='PS-KD, alpha_T 0.1', options=['default_hooks.pskd.alpha_T=0.1']),
     nkd_t1=dict(config=nkd, label='NKD, temperature 1, loss weight 1 (the official values)',
                 options=['model.distiller.distill_losses.loss_nkd.temp=1.0']),
     nkd_w3=dict(config=nkd, label='NKD, temperature 1, loss weight 3',

@@ -12,7 +12,7 @@ variants = dict(
                  options=['model.distiller.level_losses.loss_nkd.loss_weight=0.3']),
     nkd_w01=dict(config=nkd, label='NKD, loss weight 0.1',
                  options=['model.distiller.level_losses.loss_nkd.loss_weight=0.1']),
-    pskd_a08=dict(config=pskd, label='PS-KD, alpha_T 0.8 (the paper\'s)', options=['custom_hooks.0.alpha_T=0.8']),
-    pskd_a04=dict(config=pskd, label='PS-KD, alpha_T 0.4', options=['custom_hooks.0.alpha_T=0.4']),
-    pskd_a02=dict(config=pskd, label='PS-KD, alpha_T 0.2', options=['custom_hooks.0.alpha_T=0.2']),
+    pskd_a08=dict(config=pskd, label='PS-KD, alpha_T 0.8 (the paper\'s)', options=['default_hooks.pskd.alpha_T=0.8']),
+    pskd_a04=dict(config=pskd, label='PS-KD, alpha_T 0.4', options=['default_hooks.pskd.alpha_T=0.4']),
+    pskd_a02=dict(config=pskd, label='PS-KD, alpha_T 0.2', options=['default_hooks.pskd.alpha_T=0.2']),
 )

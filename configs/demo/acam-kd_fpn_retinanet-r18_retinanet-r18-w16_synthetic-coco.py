@@ -18,9 +18,11 @@ model = dict(
     # from P3 to P7 (raw FPN energy grows with stride; equal weights let P6/P7 dominate).
     acam=dict(source='neck', num_levels=5, student_channels=64, teacher_channels=64,
               num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125, 0.0625]))
-custom_hooks = [
-    dict(type='StudentCheckpointHook'),
-    dict(type='ACAMKDMaskLoggerHook'),
+# The plugin's hooks go in default_hooks (a dict, merged with the student config's): a custom_hooks
+# list here would replace the student config's own hooks (EMA, pipeline switches).
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'),
+    acam_kd_masks=dict(type='ACAMKDMaskLoggerHook'),
     # the masks over a fixed validation image after the first epoch and at the end (vis_data/vis_image)
-    dict(type='ACAMKDMaskVisualizerHook', image=_base_.data_root + 'images/val/val_000000.jpg', iters=[12]),
-]
+    acam_kd_mask_pictures=dict(type='ACAMKDMaskVisualizerHook',
+                               image=_base_.data_root + 'images/val/val_000000.jpg', iters=[12]))

@@ -27,4 +27,5 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='fpn', data_idx=i))
             for i in range(levels)
         }))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

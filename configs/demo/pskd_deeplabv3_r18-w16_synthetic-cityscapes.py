@@ -7,4 +7,5 @@ _base_ = ['./deeplabv3_r18-w16_synthetic-cityscapes.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
-custom_hooks = [dict(type='PSKDHook', alpha_T=0.1, mode='snapshot', snapshot_interval=100)]
+default_hooks = dict(
+    pskd=dict(type='PSKDHook', alpha_T=0.1, mode='snapshot', snapshot_interval=100))

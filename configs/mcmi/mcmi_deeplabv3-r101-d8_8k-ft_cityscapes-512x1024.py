@@ -22,5 +22,7 @@ model = dict(
 train_cfg = dict(max_iters=fine_tune_iters, val_interval=fine_tune_iters)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=fine_tune_iters, eta_min=0, by_epoch=False, begin=0,
                         end=fine_tune_iters)]
-default_hooks = dict(checkpoint=dict(interval=fine_tune_iters))
-custom_hooks = [dict(type='MCMICentroidHook'), dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    checkpoint=dict(interval=fine_tune_iters),
+    mcmi_centroids=dict(type='MCMICentroidHook'),
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -23,4 +23,6 @@ model = dict(
 train_cfg = dict(max_epochs=fine_tune_epochs)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=fine_tune_epochs, eta_min=0, by_epoch=True, begin=0,
                         end=fine_tune_epochs, convert_to_iter_based=True)]
-custom_hooks = [dict(type='MCMICentroidHook'), dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    mcmi_centroids=dict(type='MCMICentroidHook'),
+    student_checkpoint=dict(type='StudentCheckpointHook'))

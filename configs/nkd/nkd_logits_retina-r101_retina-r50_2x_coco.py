@@ -33,4 +33,5 @@ model = dict(
                 avg_factor=dict(from_student=True, recorder='level', record_idx=i, data_idx=7))
             for i in range(levels)
         }))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

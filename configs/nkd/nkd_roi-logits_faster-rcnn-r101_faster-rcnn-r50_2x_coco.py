@@ -27,4 +27,5 @@ model = dict(
                 preds_S=dict(from_student=True, recorder='logits'),
                 preds_T=dict(from_student=False, recorder='logits'),
                 gt_labels=dict(from_student=True, recorder='targets', data_idx=0)))))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -6,4 +6,5 @@ custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
 # alpha_T 0.1: the best of 0.8 / 0.3 / 0.1 on the tiny Cityscapes suite, where none gained (README).
-custom_hooks = [dict(type='PSKDHook', alpha_T=0.1, mode='snapshot')]
+default_hooks = dict(
+    pskd=dict(type='PSKDHook', alpha_T=0.1, mode='snapshot'))

@@ -6,4 +6,5 @@ custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(roi_head=dict(bbox_head=dict(
     loss_cls=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0))))
-custom_hooks = [dict(type='PSKDHook', alpha_T=0.8, mode='snapshot')]
+default_hooks = dict(
+    pskd=dict(type='PSKDHook', alpha_T=0.8, mode='snapshot'))

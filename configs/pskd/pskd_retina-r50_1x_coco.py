@@ -6,4 +6,5 @@ _base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(loss_cls=dict(type='mmrazor.PSKDFocalLoss')))
-custom_hooks = [dict(type='PSKDHook', alpha_T=0.2, mode='snapshot')]
+default_hooks = dict(
+    pskd=dict(type='PSKDHook', alpha_T=0.2, mode='snapshot'))

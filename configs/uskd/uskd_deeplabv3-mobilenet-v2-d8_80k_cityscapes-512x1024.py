@@ -28,4 +28,5 @@ model = dict(
                 preds_S=dict(from_student=True, recorder='logits'),
                 feats_S=dict(from_student=True, recorder='backbone', data_idx=mid_idx),
                 gt_labels=dict(from_student=True, recorder='gt')))))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

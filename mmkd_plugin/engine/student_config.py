@@ -12,8 +12,10 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
-PLUGIN_HOOKS = ('StudentCheckpointHook', 'ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook', 'PSKDHook',
-                'ReseedHook')
+from .config_hooks import hook_type
+
+PLUGIN_HOOKS = ('StudentCheckpointHook', 'StudentViewHook', 'ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook',
+                'MCMICentroidHook', 'PSKDHook', 'ReseedHook')
 
 
 def student_config(distill_cfg_text: str) -> Optional[Config]:
@@ -31,8 +33,10 @@ def student_config(distill_cfg_text: str) -> Optional[Config]:
     if scope:
         out.default_scope = scope
     out.pop('custom_imports', None)
-    hooks = [h for h in out.get('custom_hooks', []) if str(h.get('type', '')).split('.')[-1] not in PLUGIN_HOOKS]
-    out.custom_hooks = hooks
+    out.custom_hooks = [h for h in out.get('custom_hooks', []) if hook_type(h) not in PLUGIN_HOOKS]
+    defaults = out.get('default_hooks') or {}
+    for key in [k for k, h in defaults.items() if isinstance(h, dict) and hook_type(h) in PLUGIN_HOOKS]:
+        defaults.pop(key)
     for key in [k for k in out if k.startswith('teacher')] + ['load_from', 'resume']:
         out.pop(key, None)
     return out

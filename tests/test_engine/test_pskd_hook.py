@@ -256,13 +256,13 @@ def seg_cfg(work_dir, data_root, **overrides):
     cfg.model.data_preprocessor.size = (32, 64)
     cfg.model.decode_head.dropout_ratio = 0  # torch's RNG is re-seeded on resume, not restored
     cfg.model.auxiliary_head.dropout_ratio = 0
-    cfg.custom_hooks[0].alpha_T = ALPHA_T  # the paper's value: soft targets far from the labels
+    cfg.default_hooks.pskd.alpha_T = ALPHA_T  # the paper's value: soft targets far from the labels
     cfg.merge_from_dict(dict(
         work_dir=str(work_dir), val_cfg=None, val_dataloader=None, val_evaluator=None,
         test_cfg=None, test_dataloader=None, test_evaluator=None, randomness=dict(seed=0),
         experiment_name=f'pskd_seg_{osp.basename(str(work_dir))}'))
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=5)
-    cfg.custom_hooks[0].snapshot_interval = 2
+    cfg.default_hooks.pskd.snapshot_interval = 2
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=3)
     cfg.merge_from_dict(overrides)
     return cfg

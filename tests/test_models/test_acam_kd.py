@@ -15,7 +15,7 @@ from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.acam_kd_mask_logger_hook import collect_acam_stats
 from mmkd_plugin.models.algorithms import acam_kd_distiller
 from mmkd_plugin.models.losses.acam_kd import ACAMKDLoss
-from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from mmkd_devtools.testing import packed_det_batch, write_random_teacher
 from tests.fixtures.runner_utils import DEMO, logged_scalars, run, runner_cfg
 
 ACAM_CFG = osp.join(DEMO, 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
@@ -473,10 +473,10 @@ def test_masks_stay_informative_in_a_real_run(tmp_path, synthetic_coco, teacher_
     # (Dice 0.999); with the trained teacher of the tiny COCO suite (240 iterations) the default ends at
     # P3 Dice 0.61 (docs/methods/acam_kd.md, round 3). Here the min-max pull is halved instead.
     cfg.model.acam.loss_weight = 1.0
-    cfg.custom_hooks[-1].iters = [1]  # ACAMKDMaskVisualizerHook: after iteration 1 and at the end
+    cfg.default_hooks.acam_kd_mask_pictures.iters = [1]  # after iteration 1 and at the end
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()  # marks everything initialised: train() will not re-initialise
-    image = cfg.custom_hooks[-1].image
+    image = cfg.default_hooks.acam_kd_mask_pictures.image
     masks_before = _fixed_image_masks(runner.model, cfg, image)
     runner.train()
     masks_after = _fixed_image_masks(runner.model, cfg, image)

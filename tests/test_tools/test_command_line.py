@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmkd_plugin.testing import write_random_teacher
+from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, REPO, STUDENT_CFG
 
 KEEP_BOXES = 'model.architecture.test_cfg.score_thr=0.0'
@@ -74,7 +74,7 @@ def test_amp_on_cpu_trains_in_bfloat16(workspace):
     probe = workspace / 'amp_probe.py'  # the demo config with a hook that logs an activation's dtype
     probe.write_text(f"_base_ = [{CWD_CFG!r}]\n"
                      "custom_imports = dict(imports=['mmkd_plugin', 'tests.fixtures.dtype_probe'])\n"
-                     "custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='DtypeProbeHook')]\n")
+                     "custom_hooks = [dict(type='DtypeProbeHook')]\n")
     env = dict(os.environ, PYTHONWARNINGS='ignore', PYTHONPATH=REPO)
     result = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'train.py'), str(probe), '--amp', '--work-dir', 'work_dirs/amp',
@@ -133,6 +133,7 @@ def test_exported_student_config_deploys_with_the_stock_apis(trained, workspace)
     assert config.is_file()
     text = config.read_text()
     assert 'mmkd_plugin' not in text and 'teacher' not in text
+    assert 'StudentCheckpointHook' not in text and 'StudentViewHook' not in text  # plugin default_hooks left out
     code = (
         'import sys, cv2, numpy as np\n'
         'from mmdet.apis import init_detector, inference_detector\n'

@@ -19,4 +19,5 @@ model = dict(
         loss_forward_mappings=dict(loss_cwd=dict(
             preds_S=dict(from_student=True, recorder='logits'),
             preds_T=dict(from_student=False, recorder='logits')))))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -21,4 +21,5 @@ model = dict(
         level_mappings=dict(loss_cwd=dict(
             preds_S=dict(from_student=True, recorder='fpn', data_idx='level'),
             preds_T=dict(from_student=False, recorder='fpn', data_idx='level')))))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

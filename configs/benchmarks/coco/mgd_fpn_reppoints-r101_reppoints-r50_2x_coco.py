@@ -23,4 +23,5 @@ model = dict(
         level_mappings=dict(loss_mgd=dict(
             preds_S=dict(from_student=True, recorder='fpn', data_idx='level', connector='s_mgd'),
             preds_T=dict(from_student=False, recorder='fpn', data_idx='level')))))
-custom_hooks = [dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -22,5 +22,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=fine_tune_iters - 10, eta_min=0, by_epoch=False, begin=10,
          end=fine_tune_iters),
 ]
-default_hooks = dict(checkpoint=dict(interval=fine_tune_iters))
-custom_hooks = [dict(type='MCMICentroidHook'), dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    checkpoint=dict(interval=fine_tune_iters),
+    mcmi_centroids=dict(type='MCMICentroidHook'),
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -3,4 +3,6 @@
 _base_ = ['../../demo/acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py', '../../_base_/methods/hard_affine.py']
 
 model = _base_.hard_affine  # merged into the inherited ACAM-KD model
-custom_hooks = [dict(type='StudentCheckpointHook'), dict(type='ACAMKDMaskLoggerHook')]
+default_hooks = dict(
+    student_checkpoint=dict(type='StudentCheckpointHook'),
+    acam_kd_masks=dict(type='ACAMKDMaskLoggerHook'))

@@ -23,5 +23,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=fine_tune_epochs, eta_min=0, by_epoch=True, begin=0,
          end=fine_tune_epochs, convert_to_iter_based=True),
 ]
-default_hooks = dict(checkpoint=dict(interval=fine_tune_epochs))
-custom_hooks = [dict(type='MCMICentroidHook'), dict(type='StudentCheckpointHook')]
+default_hooks = dict(
+    checkpoint=dict(interval=fine_tune_epochs),
+    mcmi_centroids=dict(type='MCMICentroidHook'),
+    student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -5,4 +5,5 @@ _base_ = ['../../demo/retinanet_r18-w16_synthetic-coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(loss_cls=dict(type='mmrazor.PSKDFocalLoss')))
-custom_hooks = [dict(type='PSKDHook', alpha_T=0.2, mode='snapshot')]
+default_hooks = dict(
+    pskd=dict(type='PSKDHook', alpha_T=0.2, mode='snapshot'))

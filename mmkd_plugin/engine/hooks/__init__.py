@@ -4,5 +4,7 @@ from .mcmi_centroid_hook import MCMICentroidHook
 from .pskd_hook import PSKDHook
 from .reseed_hook import ReseedHook
 from .student_checkpoint_hook import StudentCheckpointHook
+from .student_view_hook import StudentViewHook
 
-__all__ = ['ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook', 'MCMICentroidHook', 'PSKDHook', 'ReseedHook', 'StudentCheckpointHook']
+__all__ = ['ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook', 'MCMICentroidHook', 'PSKDHook', 'ReseedHook', 'StudentCheckpointHook',
+           'StudentViewHook']

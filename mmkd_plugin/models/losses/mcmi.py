@@ -176,7 +176,7 @@ class MCMILoss(nn.Module):
             if not self.training:
                 return zero_loss(first)
             raise RuntimeError('MCMILoss: the class centroids were never computed. Add '
-                               "dict(type='MCMICentroidHook') to custom_hooks: it computes them in one pass "
+                               "mcmi_centroids=dict(type='MCMICentroidHook') to default_hooks: it computes them in one pass "
                                'over the training set before fine-tuning.')
         seen = self.class_counts[labels] > 0
         rows, labels = rows[seen], labels[seen]

@@ -85,7 +85,7 @@ class PSKDTargetsMixin:
         if self.training and self.previous is None:
             raise RuntimeError(
                 f'{type(self).__name__} is training without PSKDHook, so it would train the plain '
-                "hard-label loss. Add custom_hooks=[dict(type='PSKDHook', alpha_T=...)] to the config "
+                "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the config "
                 '(the hook gives the loss its soft targets), or use the original loss.')
 
     def _next_logits(self) -> Tensor:
@@ -122,7 +122,7 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
 
     Put it where the head's cross-entropy was (``decode_head.loss_decode``,
     ``roi_head.bbox_head.loss_cls``, a classifier head's ``loss``) and add ``PSKDHook`` to
-    ``custom_hooks``; from an mmseg/mmdet scope write ``type='mmrazor.PSKDLoss'``.
+    ``default_hooks``; from an mmseg/mmdet scope write ``type='mmrazor.PSKDLoss'``.
 
     Args:
         loss_weight: weight of the loss.

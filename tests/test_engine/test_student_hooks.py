@@ -1,0 +1,97 @@
+"""The student config's own hooks (EMA, pipeline/mode switch, SyncNorm, class check) act on the student.
+
+RTMDet-tiny and YOLOX-tiny students keep their configs' ``custom_hooks`` in a distillation run from an
+80-class teacher (tests/fixtures/configs); ``StudentViewHook``, which ``import mmkd_plugin`` adds to every
+Runner, points those hooks at the student.
+"""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.hooks import EMAHook
+from mmengine.registry import DefaultScope
+
+from mmkd_devtools.testing import write_random_teacher
+from tests.fixtures.runner_utils import TEST_CONFIGS, logged_scalars, run, runner_cfg
+
+RTMDET = osp.join(TEST_CONFIGS, 'cwd_rtmdet-tiny_synthetic-coco.py')
+YOLOX = osp.join(TEST_CONFIGS, 'cwd_yolox-tiny_synthetic-coco.py')
+
+
+def distill_cfg(config, work_dir, synthetic_coco, max_epochs, **overrides):
+    cfg = runner_cfg(config, str(work_dir), synthetic_coco['data_root'], max_epochs, **overrides)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        cfg.model.teacher_ckpt = write_random_teacher(cfg.model, str(work_dir / 'teacher.pth'))
+    return cfg
+
+
+def ema_hook(runner) -> EMAHook:
+    return next(h for h in runner.hooks if isinstance(h, EMAHook))
+
+
+def assert_ema_of_student_only(runner):
+    ema = ema_hook(runner).ema_model.module
+    student = runner.model.architecture
+    assert type(ema) is type(student)
+    assert sum(p.numel() for p in ema.parameters()) == sum(p.numel() for p in student.parameters())
+
+
+@pytest.fixture(scope='module')
+def rtmdet_run(tmp_path_factory, synthetic_coco):
+    work_dir = tmp_path_factory.mktemp('rtmdet_hooks')
+    return run(distill_cfg(RTMDET, work_dir, synthetic_coco, max_epochs=2)), work_dir
+
+
+def test_rtmdet_pipeline_switch_and_ema_act_on_the_student(rtmdet_run):
+    runner, _ = rtmdet_run
+    # PipelineSwitchHook ran at epoch 1: the stage-2 pipeline (no RandomFlip) is in place.
+    names = [type(t).__name__ for t in runner.train_dataloader.dataset.pipeline.transforms]
+    assert names == ['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'Pad', 'PackDetInputs']
+    assert_ema_of_student_only(runner)
+
+
+def test_exported_student_is_the_ema_student(rtmdet_run):
+    runner, work_dir = rtmdet_run
+    averaged = ema_hook(runner).ema_model.state_dict()
+    saved = torch.load(str(work_dir / 'epoch_2.pth'), weights_only=False)
+    exported = torch.load(str(work_dir / 'epoch_2_student.pth'))['state_dict']
+    raw = runner.model.architecture.state_dict()
+    assert exported.keys() == raw.keys()
+    for key, value in exported.items():
+        assert torch.equal(value, averaged['module.' + key]), key
+        assert torch.equal(saved['state_dict']['architecture.' + key], value), key
+        # The raw weights sit in the checkpoint's EMA slot, swapped as MMEngine does for a plain model.
+        assert torch.equal(saved['ema_state_dict']['module.' + key], raw[key].cpu()), key
+    assert any(not torch.equal(exported[k], raw[k]) for k in raw if raw[k].is_floating_point())
+    assert not any(k.startswith('teacher') for k in saved['ema_state_dict'])
+
+
+def test_resume_restores_the_ema_of_the_student(rtmdet_run, synthetic_coco, tmp_path):
+    _, work_dir = rtmdet_run
+    saved = torch.load(str(work_dir / 'epoch_1.pth'), weights_only=False)
+    cfg = distill_cfg(RTMDET, tmp_path, synthetic_coco, max_epochs=1,
+                      resume=True, load_from=str(work_dir / 'epoch_1.pth'))
+    runner = run(cfg)  # epoch 1 of 1 is done: loads the checkpoint, trains nothing
+    averaged = ema_hook(runner).ema_model.state_dict()
+    for key, value in runner.model.architecture.state_dict().items():
+        assert torch.equal(averaged['module.' + key], saved['state_dict']['architecture.' + key]), key
+        assert torch.equal(value, saved['ema_state_dict']['module.' + key]), key
+
+
+def test_without_student_view_the_class_check_meets_the_teacher(synthetic_coco, tmp_path):
+    cfg = distill_cfg(RTMDET, tmp_path, synthetic_coco, max_epochs=1)
+    cfg.default_hooks.student_view = dict(type='StudentViewHook', hooks=[])  # redirect nothing
+    with pytest.raises(AssertionError, match='num_classes'):
+        run(cfg)
+
+
+def test_yolox_mode_switch_turns_on_the_students_l1_loss(synthetic_coco, tmp_path):
+    runner = run(distill_cfg(YOLOX, tmp_path, synthetic_coco, max_epochs=3))
+    assert runner.model.architecture.bbox_head.use_l1 is True
+    assert runner.model.teacher.bbox_head.use_l1 is False
+    assert runner.train_dataloader.dataset._skip_type_keys == ('Mosaic', 'RandomAffine', 'MixUp')
+    records = logged_scalars(str(tmp_path))
+    # mmdet switches when epoch_index + 1 >= max_epochs - num_last_epochs: before the 2nd of 3 epochs.
+    assert records and not any('student.loss_l1' in r for r in records if r['epoch'] == 1)
+    assert all('student.loss_l1' in r for r in records if r['epoch'] > 1)
+    assert_ema_of_student_only(runner)
