@@ -1,0 +1,118 @@
+"""The student's own optimizer recipe inside a distillation algorithm.
+
+Constructors that read a model's structure expect the detector or segmentor itself: mmseg's/mmdet's
+``LearningRateDecayOptimizerConstructor`` and ``LayerDecayOptimizerConstructor`` look up
+``model.backbone`` and derive layer ids from names starting with ``backbone.``; ``paramwise_cfg``'s
+``custom_keys`` match name substrings. Run on a distillation algorithm (``architecture.backbone...``,
+``teacher.backbone...``) they fail, or silently put every student parameter in the last layer and walk
+the frozen teacher too. This constructor runs the student config's constructor on the student alone,
+then adds the distiller's own trainable parameters as groups of their own; the teacher gets none.
+"""
+import copy
+from typing import Dict, Optional
+
+from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from torch import nn
+
+DISTILLER_PARAMWISE_KEYS = ('lr_mult', 'decay_mult', 'custom_keys')
+
+
+def distiller_parameters(algorithm: nn.Module) -> Dict[str, nn.Parameter]:
+    """Trainable parameters of ``algorithm`` outside the student (``architecture``) and the teacher:
+    connectors, ACAM-KD's fusion and selection units, learned loss parameters."""
+    return {name: p for name, p in algorithm.named_parameters()
+            if p.requires_grad and not name.startswith(('architecture.', 'teacher.'))}
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class DistillOptimWrapperConstructor:
+    """Build the optimizer of a distillation algorithm with the student config's constructor.
+
+    ``import mmkd_plugin`` uses it for every Runner whose model has a student (``architecture``): the
+    config's ``constructor`` (default ``DefaultOptimWrapperConstructor``) becomes
+    ``student_constructor`` and its ``paramwise_cfg`` applies to the student exactly as in a run of the
+    student alone (same groups, same order, same ``lr``/``weight_decay``). The distiller's trainable
+    parameters follow in one group with ``lr = optimizer.lr * lr_mult`` and
+    ``weight_decay = optimizer.weight_decay * decay_mult``; ``custom_keys`` (as in MMEngine's
+    ``paramwise_cfg``: the longest key that is a substring of the parameter's name in the algorithm, e.g.
+    ``distiller.distill_losses.loss_acam.masks.0.weight``, wins) give other multipliers to some of them,
+    in groups of their own. In the config::
+
+        optim_wrapper = dict(distiller_paramwise_cfg=dict(
+            decay_mult=1.0, custom_keys={'.masks.': dict(decay_mult=0.0)}))
+
+    Args:
+        optim_wrapper_cfg: the ``optim_wrapper`` config (``type``, ``optimizer``, ``clip_grad``...), with
+            ``student_constructor`` (a registered constructor name) and ``distiller_paramwise_cfg``
+            (``lr_mult``, ``decay_mult``: both default 1; ``custom_keys``).
+        paramwise_cfg: the student's ``paramwise_cfg``, given to ``student_constructor``.
+
+    Raises:
+        TypeError: the model has no student (``architecture``): use the student's constructor.
+        KeyError: ``distiller_paramwise_cfg`` has a key other than ``lr_mult``/``decay_mult``.
+    """
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
+        cfg = copy.deepcopy(dict(optim_wrapper_cfg))
+        student_constructor = cfg.pop('student_constructor', 'DefaultOptimWrapperConstructor')
+        distiller_cfg = dict(cfg.pop('distiller_paramwise_cfg', None) or {})
+        unknown = set(distiller_cfg) - set(DISTILLER_PARAMWISE_KEYS)
+        if unknown:
+            raise KeyError(f'distiller_paramwise_cfg takes {DISTILLER_PARAMWISE_KEYS}; got {sorted(unknown)}.')
+        self.lr_mult = float(distiller_cfg.get('lr_mult', 1.0))
+        self.decay_mult = float(distiller_cfg.get('decay_mult', 1.0))
+        self.custom_keys = dict(distiller_cfg.get('custom_keys') or {})
+        self.optimizer_cfg = cfg.get('optimizer', {})
+        self.student_constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(type=student_constructor, optim_wrapper_cfg=cfg, paramwise_cfg=paramwise_cfg))
+
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        algorithm = model.module if hasattr(model, 'module') else model
+        student = getattr(algorithm, 'architecture', None)
+        if student is None:
+            raise TypeError(f'DistillOptimWrapperConstructor builds the optimizer of a distillation algorithm '
+                            f'(a model with a student `architecture`); {type(algorithm).__name__} has none. '
+                            'Use the model\'s own constructor (remove `constructor` from optim_wrapper).')
+        optim_wrapper = self.student_constructor(student)
+        groups = self._distiller_groups(distiller_parameters(algorithm))
+        for (lr_mult, decay_mult), params in groups.items():
+            group = dict(params=params, lr=self.optimizer_cfg['lr'] * lr_mult)
+            if 'weight_decay' in self.optimizer_cfg:
+                group['weight_decay'] = self.optimizer_cfg['weight_decay'] * decay_mult
+            optim_wrapper.optimizer.add_param_group(group)
+        summary = ', '.join(f'{sum(p.numel() for p in ps)} (lr x{lr:g}, weight decay x{wd:g})'
+                            for (lr, wd), ps in groups.items()) or 'none'
+        print_log(f'Optimizer: the student by {type(self.student_constructor).__name__}; distiller parameters: '
+                  f'{summary}; the teacher: none.', logger='current')
+        return optim_wrapper
+
+    def _distiller_groups(self, params: Dict[str, nn.Parameter]) -> Dict[tuple, list]:
+        """``{(lr_mult, decay_mult): [parameters]}``, the default multipliers first."""
+        keys = sorted(sorted(self.custom_keys), key=len, reverse=True)  # MMEngine's order: longest first
+        groups = {(self.lr_mult, self.decay_mult): []}
+        for name, param in params.items():
+            key = next((k for k in keys if k in name), None)
+            custom = self.custom_keys.get(key, {})
+            mults = (float(custom.get('lr_mult', self.lr_mult)), float(custom.get('decay_mult', self.decay_mult)))
+            groups.setdefault(mults, []).append(param)
+        return {mults: ps for mults, ps in groups.items() if ps}
+
+
+def for_distillation(model: nn.Module, optim_wrapper_cfg):
+    """``optim_wrapper_cfg`` rewritten to build a distillation algorithm's optimizer with
+    :class:`DistillOptimWrapperConstructor` (its constructor moved to ``student_constructor``); returned
+    unchanged for a model without a student, for an optimizer wrapper object, for several optimizers
+    (an ``OptimWrapperDict`` config) and when the constructor is already this one."""
+    algorithm = model.module if hasattr(model, 'module') else model
+    if (not isinstance(optim_wrapper_cfg, dict) or getattr(algorithm, 'architecture', None) is None
+            or 'optimizer' not in optim_wrapper_cfg):
+        return optim_wrapper_cfg
+    constructor = optim_wrapper_cfg.get('constructor', 'DefaultOptimWrapperConstructor')
+    if constructor == 'DistillOptimWrapperConstructor':
+        return optim_wrapper_cfg
+    cfg = copy.deepcopy(optim_wrapper_cfg)
+    cfg['constructor'] = 'DistillOptimWrapperConstructor'
+    cfg['student_constructor'] = constructor
+    return cfg
