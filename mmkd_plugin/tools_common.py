@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.hub import get_config
 
+from .compat import package_configs
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """The arguments every mmdet/mmseg-style tool takes: work dir, overrides, launcher."""
@@ -21,7 +23,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """A local config file or an installed package's ``pkg::path``, with ``--cfg-options`` merged."""
-    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    if path.startswith('mmkd_plugin::'):
+        cfg = Config.fromfile(package_configs.config_path(path))
+    else:
+        cfg = get_config(path) if '::' in path else Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -15,7 +15,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.runner.checkpoint import load_checkpoint
 from mmrazor.registry import MODELS
 
-from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from mmkd_devtools.testing import packed_det_batch, write_random_teacher
 from tests.fixtures.runner_utils import (CWD_CFG, REPO, STUDENT_CFG, TEACHER_CFG, run, runner_cfg)
 
 ACAM_CFG = f'{REPO}/configs/demo/acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'

@@ -10,14 +10,18 @@ import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on ever
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
 import math
+import os.path as osp
+import sys
 import tempfile
 
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.testing import smoke_train_step
 from mmkd_plugin.tools_common import read_config
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
+from mmkd_devtools.testing import smoke_train_step  # noqa: E402
 
 
 def main():

@@ -14,11 +14,13 @@ import argparse
 import json
 import os.path as osp
 import shutil
+import sys
 from typing import Callable, List, Optional
 
 from mmengine.logging import print_log
 
-from mmkd_plugin.datasets import generate_cityscapes, generate_coco_detection
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
+from mmkd_devtools.datasets import generate_cityscapes, generate_coco_detection  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -14,6 +14,7 @@ import argparse
 import copy
 import os
 import os.path as osp
+import sys
 import tempfile
 
 import cv2
@@ -24,8 +25,10 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils.teacher_checkpoint import extract_state_dict
-from mmkd_plugin.testing import clear_pretrained, write_random_teacher
 from mmkd_plugin.visualization import batch_image, load_image, render, spatial_masks
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
+from mmkd_devtools.testing import clear_pretrained, write_random_teacher  # noqa: E402
 
 
 def build_model(cfg: Config, checkpoint: str) -> torch.nn.Module:

@@ -1,5 +1,6 @@
 """Fixes that make the pinned stack work together; applied once by ``import mmkd_plugin``."""
-from . import exact_resume, mmrazor_torch2, resume_check, safe_checkpoint
+from . import (exact_resume, mmrazor_torch2, package_configs, resume_check, safe_checkpoint, student_optim_wrapper,
+               student_view)
 
 
 def apply_all() -> None:
@@ -8,6 +9,9 @@ def apply_all() -> None:
     safe_checkpoint.apply()
     resume_check.apply()
     exact_resume.apply()
+    student_view.apply()
+    student_optim_wrapper.apply()
+    package_configs.apply()
 
 
 __all__ = ['apply_all']

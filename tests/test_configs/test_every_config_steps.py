@@ -11,7 +11,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmkd_plugin.testing import smoke_train_step
+from mmkd_devtools.testing import smoke_train_step
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Accuracy suites (configs/benchmarks/*.py) are not model configs; tests/test_tools checks they load.

@@ -15,8 +15,8 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
 
-from mmkd_plugin.datasets import SYNTHETIC_COCO_CLASSES, generate_cityscapes, generate_coco_detection
-from mmkd_plugin.datasets.synthetic_cityscapes import TRAINID_TO_LABELID
+from mmkd_devtools.datasets import SYNTHETIC_COCO_CLASSES, generate_cityscapes, generate_coco_detection
+from mmkd_devtools.datasets.synthetic_cityscapes import TRAINID_TO_LABELID
 
 REPO = Path(__file__).resolve().parents[2]
 COCO_CFG = REPO / 'configs/_base_/datasets/synthetic_coco.py'

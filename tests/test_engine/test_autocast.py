@@ -6,7 +6,7 @@ from mmengine.config import Config
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.engine.optimizers import AutocastOptimWrapper
-from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from mmkd_devtools.testing import packed_det_batch, write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG
 
 

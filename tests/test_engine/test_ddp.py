@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmrazor.registry import MODELS
 
-from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from mmkd_devtools.testing import packed_det_batch, write_random_teacher
 from tests.fixtures.ddp_utils import end_worker
 from tests.fixtures.runner_utils import CWD_CFG, REPO
 
@@ -89,7 +89,7 @@ def _steps_worker(rank, world_size, port, model_cfg, stop_after, out_dir):
     import mmkd_plugin  # noqa: F401
     from mmengine.model import MMDistributedDataParallel
     from mmengine.registry import DefaultScope
-    from mmkd_plugin.testing import packed_batch_for
+    from mmkd_devtools.testing import packed_batch_for
     with DefaultScope.overwrite_default_scope('mmrazor'):
         model = MODELS.build(model_cfg)
     model.init_weights()
@@ -113,7 +113,7 @@ def _steps_worker(rank, world_size, port, model_cfg, stop_after, out_dir):
 ], ids=['acam_spatial_only', 'acam_stop_distill', 'uskd'])
 def test_trainable_distillers_under_ddp_without_find_unused(config, overrides, stop_after, tmp_path):
     from mmengine.config import ConfigDict
-    from mmkd_plugin.testing import offline_model_cfg
+    from mmkd_devtools.testing import offline_model_cfg
     cfg = Config.fromfile(os.path.join(REPO, config))
     cfg.model = Config._merge_a_into_b(ConfigDict(overrides), cfg.model)
     model_cfg = offline_model_cfg(cfg, str(tmp_path))
@@ -148,7 +148,7 @@ def _hard_worker(rank, world_size, port, model_cfg, out_dir):
     import mmkd_plugin  # noqa: F401
     from mmengine.model import MMDistributedDataParallel
     from mmengine.registry import DefaultScope
-    from mmkd_plugin.testing import packed_batch_for
+    from mmkd_devtools.testing import packed_batch_for
     torch.manual_seed(0)  # the same initial weights on both ranks, as MMEngine's seeding gives
     with DefaultScope.overwrite_default_scope('mmrazor'):
         model = MODELS.build(model_cfg)
@@ -165,7 +165,7 @@ def _hard_worker(rank, world_size, port, model_cfg, out_dir):
 
 def test_hard_augmentor_stays_the_same_on_every_rank(tmp_path):
     """HARD's augmentor is outside DDP (frozen between its own steps); its gradients are averaged by hand."""
-    from mmkd_plugin.testing import offline_model_cfg
+    from mmkd_devtools.testing import offline_model_cfg
     cfg = Config.fromfile(os.path.join(
         REPO, 'configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'))
     model_cfg = offline_model_cfg(cfg, str(tmp_path))

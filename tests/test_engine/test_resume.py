@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from mmkd_plugin.testing import write_random_teacher
+from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, REPO, logged_scalars, run, runner_cfg
 
 

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, MODELS
 from mmengine.runner import load_checkpoint
 
-from mmkd_plugin.testing import write_random_teacher
+from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import (SEG_CWD_CFG, SEG_STUDENT_CFG, point_seg_data, run,
                                          seg_runner_cfg)
 

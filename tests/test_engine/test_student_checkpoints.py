@@ -10,7 +10,7 @@ from mmengine.runner import load_checkpoint
 
 from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine import export_student, student_checkpoint
-from mmkd_plugin.testing import write_random_teacher
+from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, STUDENT_CFG, point_det_data, run, runner_cfg
 
 

@@ -19,7 +19,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
 from mmkd_plugin.models.architectures import AffineAugmentor
-from mmkd_plugin.testing import offline_model_cfg, packed_batch_for
+from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HARD_COCO = osp.join(REPO, 'configs', 'benchmarks', 'tiny_coco',

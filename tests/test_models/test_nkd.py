@@ -17,7 +17,7 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses import NKDLoss
-from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
+from mmkd_devtools.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_CFG = osp.join(REPO, 'configs/nkd/'

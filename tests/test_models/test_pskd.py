@@ -19,7 +19,7 @@ from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDLoss
 from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss
-from mmkd_plugin.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
+from mmkd_devtools.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DEMO = osp.join(REPO, 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py')

@@ -8,7 +8,7 @@ from mmengine.registry import DefaultScope, MODELS
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils.task_loss import detector_loss_from_features
-from mmkd_plugin.testing import clear_pretrained, packed_det_batch
+from mmkd_devtools.testing import clear_pretrained, packed_det_batch
 
 
 @pytest.mark.parametrize('config', ['mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',

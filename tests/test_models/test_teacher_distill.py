@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmrazor.registry import MODELS
 
-from mmkd_plugin.testing import packed_det_batch, write_random_teacher
+from mmkd_devtools.testing import packed_det_batch, write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, TEACHER_CFG
 
 

@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses import USKDLoss
-from mmkd_plugin.testing import offline_model_cfg, packed_seg_batch
+from mmkd_devtools.testing import offline_model_cfg, packed_seg_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 R18_CFG = osp.join(REPO, 'configs/uskd/uskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py')

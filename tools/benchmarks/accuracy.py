@@ -301,7 +301,8 @@ class Benchmark:
     # -- --dry-run -----------------------------------------------------------------------------
     def dry_run(self) -> int:
         import mmkd_plugin  # noqa: F401
-        from mmkd_plugin.testing import smoke_train_step
+        sys.path.insert(0, REPO)  # mmkd_devtools: the repository's own
+        from mmkd_devtools.testing import smoke_train_step
         configs = [(BASELINE if v.name == BASELINE else v.name, v.config, v.options) for v in self.variants]
         configs[1:1] = [(stage.work_dir, stage.config, stage.options) for stage in self.stages()]
         if not self.suite.teacher.get('checkpoint'):

@@ -22,7 +22,9 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, MODELS
 
-from mmkd_plugin.testing import offline_model_cfg, packed_batch_for
+from mmkd_plugin.engine.config_hooks import hook_cfgs, hook_type
+from mmkd_plugin.engine.optimizers import for_distillation
+from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
 from mmkd_plugin.tools_common import read_config
 
 MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill', 'TeacherFreeDistill')
@@ -44,7 +46,7 @@ def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
         if 'teacher' in cfg.model and cfg.model.type not in MMKD_ALGORITHMS:
             # An MMRazor config: its own algorithm, nothing loaded (random weights).
             from mmrazor.registry import MODELS as RAZOR_MODELS
-            from mmkd_plugin.testing import clear_pretrained
+            from mmkd_devtools.testing import clear_pretrained
             model_cfg = copy.deepcopy(cfg.model)
             model_cfg.teacher_ckpt = None
             clear_pretrained(model_cfg)
@@ -60,7 +62,7 @@ def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
 
 
 def _pskd_hook(cfg: Config):
-    hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') in ('PSKDHook', 'mmrazor.PSKDHook')]
+    hooks = [h for h in hook_cfgs(cfg) if hook_type(h) == 'PSKDHook']
     return hooks[0] if hooks else None
 
 
@@ -116,7 +118,8 @@ def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: in
         steps['extra forward'] = teacher_forward
         denominators.append('extra forward')
         kind = f"teacher {getattr(model, 'teacher_forward', type(model).__name__)}"
-    steps['KD step'] = train_step(model, build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper)))
+    kd_optim = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
+    steps['KD step'] = train_step(model, kd_optim)
     if getattr(model, 'teacher_forward', None) == 'roi':
         steps['KD step']()  # the student's RoIs for the teacher's RoI head
     return Case(steps, 'KD step', denominators, kind)

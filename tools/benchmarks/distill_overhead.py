@@ -12,7 +12,7 @@ that config runs, side by side in one run, with the peak memory of each.
 
 Per config (what is timed: ``tools/benchmarks/cost_cases.py``) the callables run in interleaved rounds
 after one warm-up; the table gives the minimum wall-clock time of each, the peak tensor memory of each
-(``mmkd_plugin.testing.timing.peak_memory``) and the ratio KD step / (student step + extra forward):
+(``mmkd_devtools.testing.timing.peak_memory``) and the ratio KD step / (student step + extra forward):
 the cost of the distillation machinery and loss, 1.00 when it is free. Segmentation configs run at the
 same size as detection ones (``--size``). ``DIR/cost.{json,md,png}`` keep the results.
 """
@@ -77,7 +77,7 @@ def quiet() -> None:
 
 def measure(name: str, config: str, args: argparse.Namespace) -> dict:
     from cost_cases import build_case
-    from mmkd_plugin.testing.timing import interleaved_timings, peak_memory
+    from mmkd_devtools.testing.timing import interleaved_timings, peak_memory
     size = tuple(args.size)
     with tempfile.TemporaryDirectory() as work_dir:
         case = build_case(osp.join(REPO, config) if '::' not in config else config, work_dir, size,

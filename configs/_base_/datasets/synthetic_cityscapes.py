@@ -1,5 +1,5 @@
 # Generated Cityscapes-layout segmentation data (tools/generate_data.py cityscapes;
-# mmkd_plugin/datasets/synthetic_cityscapes.py). Laid out like mmseg's _base_/datasets/cityscapes.py,
+# mmkd_devtools/datasets/synthetic_cityscapes.py). Laid out like mmseg's _base_/datasets/cityscapes.py,
 # sized for 128x256 scenes on a CPU.
 dataset_type = 'CityscapesDataset'
 data_root = 'data/synthetic/cityscapes/'

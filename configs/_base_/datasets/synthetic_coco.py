@@ -1,4 +1,4 @@
-# Generated COCO-layout detection data (tools/generate_data.py coco; mmkd_plugin/datasets/synthetic_coco.py).
+# Generated COCO-layout detection data (tools/generate_data.py coco; mmkd_devtools/datasets/synthetic_coco.py).
 # Laid out like mmdet's _base_/datasets/coco_detection.py, sized for 128x128 images on a CPU.
 dataset_type = 'CocoDataset'
 data_root = 'data/synthetic/coco/'
