@@ -4,7 +4,10 @@ MMEngine's ``Runner.resume`` loads the weights non-strictly and then fails in to
 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group", after
 having loaded whatever matched. Here, when the runner's model is a distillation algorithm (it has a
 student ``architecture`` and a ``distiller``), the checkpoint's keys are read first (memory-mapped, so a
-large file costs nothing) and a plain model checkpoint is refused with what to do instead.
+large file costs nothing) and a plain model checkpoint is refused with what to do instead. So is a
+checkpoint whose optimizer has other parameter groups than this run's (checkpoints written before
+``DistillOptimWrapperConstructor`` held the frozen teacher in the optimizer; a changed ``paramwise_cfg``),
+before anything is loaded.
 """
 import functools
 
@@ -14,21 +17,45 @@ from mmengine.runner import Runner
 from .safe_checkpoint import safe_torch_load
 
 
-def _state_keys(filename: str):
+def _read(filename: str) -> dict:
     if '://' in filename:
         from mmengine.runner.checkpoint import _load_checkpoint
         checkpoint = _load_checkpoint(filename, map_location='cpu')
     else:
         checkpoint = safe_torch_load(filename, map_location='cpu', mmap=True)
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+    return checkpoint if isinstance(checkpoint, dict) else {}
+
+
+def _state_keys(checkpoint: dict):
+    state = checkpoint.get('state_dict', checkpoint)
     return [k[len('module.'):] if k.startswith('module.') else k for k in state]
 
 
-def check_resumable(model, filename: str) -> None:
+def _group_sizes(optimizer_state) -> list:
+    return [len(g['params']) for g in optimizer_state.get('param_groups', [])]
+
+
+def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> None:
+    """Raise ``ValueError`` if the saved optimizer's parameter groups differ from ``optim_wrapper``'s."""
+    saved = checkpoint.get('optimizer')
+    optimizer = getattr(optim_wrapper, 'optimizer', None)
+    if not isinstance(saved, dict) or 'param_groups' not in saved or optimizer is None:
+        return  # several optimizers (OptimWrapperDict), or nothing to compare
+    sizes, current = _group_sizes(saved), [len(g['params']) for g in optimizer.param_groups]
+    if sizes != current:
+        raise ValueError(
+            f'--resume {filename}: its optimizer has {len(sizes)} parameter group(s) of {sizes} parameters, '
+            f'this run\'s has {len(current)} of {current}, so its state cannot continue here. Checkpoints written '
+            'before the student-only optimizer (DistillOptimWrapperConstructor) held the frozen teacher too; a '
+            'changed paramwise_cfg or distiller changes the groups as well. To continue from its weights with a '
+            f'fresh optimizer, use load_from={filename} without --resume.')
+
+
+def check_resumable(model, filename: str, checkpoint: dict = None) -> None:
     """Raise ``ValueError`` if ``model`` distils and ``filename`` holds no ``architecture.*`` weights."""
     if not (hasattr(model, 'architecture') and hasattr(model, 'distiller')):
         return
-    if any(k.startswith('architecture.') for k in _state_keys(filename)):
+    if any(k.startswith('architecture.') for k in _state_keys(checkpoint or _read(filename))):
         return
     raise ValueError(
         f'--resume {filename}: this is a plain model checkpoint (no architecture.* weights), not one '
@@ -45,7 +72,11 @@ def apply() -> None:
 
     @functools.wraps(original)
     def resume(self, filename, *args, **kwargs):
-        check_resumable(self.model.module if is_model_wrapper(self.model) else self.model, filename)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if hasattr(model, 'architecture') and hasattr(model, 'distiller'):
+            checkpoint = _read(filename)
+            check_resumable(model, filename, checkpoint)
+            check_optimizer_groups(self.optim_wrapper, checkpoint, filename)
         return original(self, filename, *args, **kwargs)
 
     resume._mmkd_checks_checkpoint = True

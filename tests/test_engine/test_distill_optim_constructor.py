@@ -98,3 +98,17 @@ def test_bad_distiller_paramwise_key_is_named():
     with pytest.raises(KeyError, match="lr_mult.*decay_mult.*'weight_decay'"):
         DistillOptimWrapperConstructor(dict(optimizer=dict(type='SGD', lr=0.1),
                                             distiller_paramwise_cfg=dict(weight_decay=0.0)))
+
+
+def test_algorithm_names_in_student_custom_keys_are_refused():
+    from mmkd_plugin.engine.optimizers import DistillOptimWrapperConstructor
+    with pytest.raises(ValueError, match=r"\['architecture.backbone'\] name the distillation algorithm.*drop"):
+        DistillOptimWrapperConstructor(dict(optimizer=dict(type='SGD', lr=0.1)),
+                                       dict(custom_keys={'architecture.backbone': dict(lr_mult=0.1)}))
+
+
+def test_a_built_optimizer_is_left_as_it_is(beit_distill):
+    import torch
+    optimizer = torch.optim.SGD(beit_distill.architecture.parameters(), lr=0.1)
+    cfg = dict(type='OptimWrapper', optimizer=optimizer)
+    assert for_distillation(beit_distill, cfg) is cfg

@@ -95,3 +95,54 @@ def test_yolox_mode_switch_turns_on_the_students_l1_loss(synthetic_coco, tmp_pat
     assert records and not any('student.loss_l1' in r for r in records if r['epoch'] == 1)
     assert all('student.loss_l1' in r for r in records if r['epoch'] > 1)
     assert_ema_of_student_only(runner)
+
+
+def test_resume_with_other_optimizer_groups_is_refused_before_loading(rtmdet_run, synthetic_coco, tmp_path):
+    """A checkpoint whose optimizer holds other groups (one written before the student-only optimizer
+    held the teacher too) is refused with the fix, not torch's size mismatch after a partial load."""
+    _, work_dir = rtmdet_run
+    saved = torch.load(str(work_dir / 'epoch_1.pth'), weights_only=False)
+    groups = saved['optimizer']['param_groups']
+    groups[0]['params'] = [p for g in groups for p in g['params']]
+    del groups[1:]
+    torch.save(saved, str(tmp_path / 'old.pth'))
+    (tmp_path / 'run').mkdir()
+    cfg = distill_cfg(RTMDET, tmp_path / 'run', synthetic_coco, max_epochs=2, resume=True,
+                      load_from=str(tmp_path / 'old.pth'))
+    with pytest.raises(ValueError, match=r'its optimizer has 1 parameter group.*use load_from=.*without --resume'):
+        run(cfg)
+
+
+def test_a_hook_that_runs_before_the_student_view_is_an_error(synthetic_coco, tmp_path):
+    cfg = distill_cfg(RTMDET, tmp_path, synthetic_coco, max_epochs=1)
+    cfg.custom_hooks[0].priority = 'HIGHEST'  # EMAHook, registered before StudentViewHook
+    with pytest.raises(RuntimeError, match="EMAHook .* runs before StudentViewHook"):
+        run(cfg)
+
+
+def test_checkpoint_view_strips_the_prefix_and_writes_back():
+    from mmkd_plugin.engine.hooks.student_view_hook import student_checkpoint_view, write_back
+    algorithm = torch.nn.ModuleDict(dict(architecture=torch.nn.BatchNorm2d(2), teacher=torch.nn.Conv2d(1, 1, 1)))
+    checkpoint = dict(state_dict=algorithm.state_dict(), meta=dict(epoch=1))
+    view, prefixed = student_checkpoint_view(checkpoint)
+    assert prefixed and list(view['state_dict']) == list(torch.nn.BatchNorm2d(2).state_dict())
+    assert view['state_dict']._metadata[''] == checkpoint['state_dict']._metadata['architecture']
+    view['state_dict']['weight'] = torch.full((2, ), 7.0)  # a swap, as EMAHook does
+    del view['state_dict']['num_batches_tracked']
+    view['ema_state_dict'] = dict(steps=3)
+    write_back(checkpoint, view, prefixed)
+    assert torch.equal(checkpoint['state_dict']['architecture.weight'], torch.full((2, ), 7.0))
+    assert 'architecture.num_batches_tracked' not in checkpoint['state_dict']
+    assert 'teacher.weight' in checkpoint['state_dict'] and checkpoint['ema_state_dict'] == dict(steps=3)
+    bare = dict(weight=torch.ones(1))  # a bare state dict given to load_from is its own view
+    assert student_checkpoint_view(dict(state_dict=bare)) == (dict(state_dict=bare), False)
+
+
+def test_only_the_callbacks_a_hook_implements_are_redirected():
+    from mmdet.engine.hooks import NumClassCheckHook
+    from mmkd_plugin.engine.hooks.student_view_hook import redirect_to_student
+    ema, check = EMAHook(), NumClassCheckHook()
+    redirect_to_student(ema, torch.nn.Linear(1, 1))
+    redirect_to_student(check, torch.nn.Linear(1, 1))
+    assert {'before_run', 'before_save_checkpoint', 'after_load_checkpoint'} <= set(vars(ema))
+    assert 'before_train_epoch' in vars(check) and 'after_load_checkpoint' not in vars(check)

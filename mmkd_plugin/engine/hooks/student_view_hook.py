@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from mmengine.utils import is_method_overridden
 
 STUDENT_PREFIX = 'architecture.'
 
@@ -35,13 +36,20 @@ def student_checkpoint_view(checkpoint: dict) -> Tuple[dict, bool]:
     """The checkpoint as the student alone would have it: ``state_dict`` without ``architecture.``.
 
     Returns the view and whether the keys were prefixed (a plain student checkpoint, loaded with
-    ``load_from``, is its own view). The view shares every value with ``checkpoint``.
+    ``load_from``, is its own view). The view shares every value with ``checkpoint``; the state dict's
+    ``_metadata`` (module versions) is carried over with the same prefix removed.
     """
     state = checkpoint['state_dict']
     prefixed = any(key.startswith(STUDENT_PREFIX) for key in state)
     if prefixed:
-        state = OrderedDict((key[len(STUDENT_PREFIX):], value) for key, value in state.items()
-                            if key.startswith(STUDENT_PREFIX))
+        student = OrderedDict((key[len(STUDENT_PREFIX):], value) for key, value in state.items()
+                              if key.startswith(STUDENT_PREFIX))
+        metadata = getattr(state, '_metadata', None)
+        if metadata is not None:
+            student._metadata = OrderedDict(
+                (key[len(STUDENT_PREFIX):] if key.startswith(STUDENT_PREFIX) else '', value)
+                for key, value in metadata.items() if key.startswith(STUDENT_PREFIX) or key == 'architecture')
+        state = student
     return dict(checkpoint, state_dict=state), prefixed
 
 
@@ -66,6 +74,8 @@ def _call_on_student(callback, student, stage: str, runner, *args, **kwargs):
     if stage not in ('before_save_checkpoint', 'after_load_checkpoint'):
         return callback(student_runner, *args, **kwargs)
     checkpoint = kwargs.pop('checkpoint') if 'checkpoint' in kwargs else args[0]
+    if not isinstance(checkpoint.get('state_dict'), dict):  # a bare state dict given to load_from
+        return callback(student_runner, checkpoint=checkpoint)
     view, prefixed = student_checkpoint_view(checkpoint)
     result = callback(student_runner, checkpoint=view)
     write_back(checkpoint, view, prefixed)
@@ -73,10 +83,12 @@ def _call_on_student(callback, student, stage: str, runner, *args, **kwargs):
 
 
 def redirect_to_student(hook: Hook, student) -> None:
-    """Make every callback of ``hook`` see ``runner.model`` as ``student`` and the checkpoint's
-    ``state_dict`` as the student's keys. The hook stays the same object (``isinstance`` checks and
-    references to it keep working)."""
+    """Make every callback that ``hook`` implements see ``runner.model`` as ``student`` and the
+    checkpoint's ``state_dict`` as the student's keys. The hook stays the same object (``isinstance``
+    checks and references to it keep working)."""
     for stage in Hook.stages:
+        if not is_method_overridden(stage, Hook, hook):
+            continue
         callback = getattr(hook, stage)
         setattr(hook, stage, functools.partial(_call_on_student, callback, student, stage))
     hook._acts_on_student = True
@@ -122,10 +134,19 @@ class StudentViewHook(Hook):
         student = getattr(model, 'architecture', None)
         if student is None:
             return
+        ran = True  # hooks before this one in the list have run their before_run already
         for hook in runner.hooks:
-            names = {cls.__name__ for cls in type(hook).__mro__}
-            if hook is self or getattr(hook, '_acts_on_student', False) or not names & set(self.hook_types):
+            if hook is self:
+                ran = False
                 continue
+            names = {cls.__name__ for cls in type(hook).__mro__}
+            if getattr(hook, '_acts_on_student', False) or not names & set(self.hook_types):
+                continue
+            if ran and is_method_overridden('before_run', Hook, hook):
+                raise RuntimeError(
+                    f'{type(hook).__name__} (priority {hook.priority}) runs before StudentViewHook, so its '
+                    'before_run has seen the whole distillation model (EMA of the teacher too). Give '
+                    f"StudentViewHook priority 'HIGHEST' and {type(hook).__name__} a lower one.")
             redirect_to_student(hook, student)
             print_log(f'StudentViewHook: {type(hook).__name__} acts on the student '
                       f'({type(student).__name__}).', logger='current')

@@ -64,9 +64,21 @@ class DistillOptimWrapperConstructor:
         self.lr_mult = float(distiller_cfg.get('lr_mult', 1.0))
         self.decay_mult = float(distiller_cfg.get('decay_mult', 1.0))
         self.custom_keys = dict(distiller_cfg.get('custom_keys') or {})
-        self.optimizer_cfg = cfg.get('optimizer', {})
+        self.student_keys_check(paramwise_cfg)
         self.student_constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
             dict(type=student_constructor, optim_wrapper_cfg=cfg, paramwise_cfg=paramwise_cfg))
+
+    @staticmethod
+    def student_keys_check(paramwise_cfg: Optional[dict]) -> None:
+        """``paramwise_cfg`` applies to the student's own names (``backbone...``): a ``custom_keys`` entry
+        written for the algorithm's names would silently match nothing."""
+        keys = [k for k in ((paramwise_cfg or {}).get('custom_keys') or {})
+                if k.startswith(('architecture.', 'teacher.', 'distiller.'))]
+        if keys:
+            raise ValueError(f'paramwise_cfg.custom_keys {keys} name the distillation algorithm\'s parameters, '
+                             'but paramwise_cfg applies to the student alone, by its own names (drop '
+                             '"architecture."); the distiller\'s parameters take '
+                             'optim_wrapper.distiller_paramwise_cfg.custom_keys; the teacher is not optimised.')
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
         algorithm = model.module if hasattr(model, 'module') else model
@@ -77,10 +89,11 @@ class DistillOptimWrapperConstructor:
                             'Use the model\'s own constructor (remove `constructor` from optim_wrapper).')
         optim_wrapper = self.student_constructor(student)
         groups = self._distiller_groups(distiller_parameters(algorithm))
+        defaults = optim_wrapper.optimizer.defaults  # the optimizer's own lr when the config gives none
         for (lr_mult, decay_mult), params in groups.items():
-            group = dict(params=params, lr=self.optimizer_cfg['lr'] * lr_mult)
-            if 'weight_decay' in self.optimizer_cfg:
-                group['weight_decay'] = self.optimizer_cfg['weight_decay'] * decay_mult
+            group = dict(params=params, lr=defaults['lr'] * lr_mult)
+            if 'weight_decay' in defaults:
+                group['weight_decay'] = defaults['weight_decay'] * decay_mult
             optim_wrapper.optimizer.add_param_group(group)
         summary = ', '.join(f'{sum(p.numel() for p in ps)} (lr x{lr:g}, weight decay x{wd:g})'
                             for (lr, wd), ps in groups.items()) or 'none'
@@ -103,16 +116,17 @@ class DistillOptimWrapperConstructor:
 def for_distillation(model: nn.Module, optim_wrapper_cfg):
     """``optim_wrapper_cfg`` rewritten to build a distillation algorithm's optimizer with
     :class:`DistillOptimWrapperConstructor` (its constructor moved to ``student_constructor``); returned
-    unchanged for a model without a student, for an optimizer wrapper object, for several optimizers
-    (an ``OptimWrapperDict`` config) and when the constructor is already this one."""
+    unchanged for a model without a student, for an optimizer wrapper object, for a built optimizer,
+    for several optimizers (an ``OptimWrapperDict`` config) and when the constructor is already this one.
+    The result is a shallow copy (the values are shared)."""
     algorithm = model.module if hasattr(model, 'module') else model
     if (not isinstance(optim_wrapper_cfg, dict) or getattr(algorithm, 'architecture', None) is None
-            or 'optimizer' not in optim_wrapper_cfg):
+            or not isinstance(optim_wrapper_cfg.get('optimizer'), dict)):
         return optim_wrapper_cfg
     constructor = optim_wrapper_cfg.get('constructor', 'DefaultOptimWrapperConstructor')
     if constructor == 'DistillOptimWrapperConstructor':
         return optim_wrapper_cfg
-    cfg = copy.deepcopy(optim_wrapper_cfg)
+    cfg = copy.copy(optim_wrapper_cfg)
     cfg['constructor'] = 'DistillOptimWrapperConstructor'
     cfg['student_constructor'] = constructor
     return cfg

@@ -39,8 +39,8 @@ def expand_levels(num_levels: int,
             ``per_level_keys`` given as a list holds one value per level.
         level_connectors: ``{name: connector config}``, expanded the same way.
         level_mappings: ``{loss name: {forward arg: source}}``; in a source, ``data_idx='level'`` or
-            ``record_idx='level'`` becomes i, and a ``connector`` naming a level connector becomes its
-            level's connector.
+            ``record_idx='level'`` becomes i, ``{level}`` in a ``recorder`` name becomes i, and a
+            ``connector`` naming a level connector becomes its level's connector.
 
     Returns:
         ``(distill_losses, connectors, loss_forward_mappings)``.
@@ -68,6 +68,8 @@ def expand_levels(num_levels: int,
                 for idx in ('data_idx', 'record_idx'):
                     if source.get(idx) == LEVEL:
                         source[idx] = i
+                if '{level}' in str(source.get('recorder', '')):  # one recorder per level
+                    source['recorder'] = source['recorder'].format(level=i)
                 if source.get('connector') in level_connectors:
                     source['connector'] = level_name(source['connector'], i)
                 expanded[arg] = source

@@ -1,0 +1,20 @@
+# NKD on FCOS's classification logits, R101 -> R50 (caffe, GN head, multi-scale 640-800, 2x). FCOS
+# computes its classification loss over all levels in one call, so the rows are the positive points of
+# every level at once (one loss, num_levels=1), and the teacher runs its own loss forward
+# (teacher_forward='loss') to give its logits in the same flattened order. Negatives (label 80) are
+# skipped (configs/nkd/README.md). loss_weight 0.5 (= RetinaNet's 0.1 on each of 5 levels): not tuned.
+_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+
+teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/fcos/fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco/fcos_r101_caffe_fpn_gn-head_mstrain_640-800_2x_coco-511424d6.pth'  # noqa: E501
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='TeacherDistill',
+    architecture=_base_.model,
+    teacher=dict(cfg_path='mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py'),
+    teacher_ckpt=teacher_ckpt,
+    teacher_forward='loss',
+    distiller=dict(type='DenseHeadLogitDistiller', head='FCOSHead', num_levels=1, name='loss_nkd',
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=0.5)))
+default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))

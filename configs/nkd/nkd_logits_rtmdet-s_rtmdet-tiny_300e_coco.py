@@ -1,0 +1,21 @@
+# NKD on RTMDet's classification logits, RTMDet-s -> RTMDet-tiny, COCO 300 epochs. Per level (3), the
+# positives of the dynamic soft-label assignment are the rows (target = GT class; negatives, label 80,
+# skipped). The student keeps its own recipe: EMAHook and PipelineSwitchHook act on the student
+# (StudentViewHook), and its AdamW paramwise settings apply to the student alone. loss_weight 0.1: not
+# tuned for RTMDet.
+_base_ = ['mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py']
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+
+teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v3.0/rtmdet/rtmdet_s_8xb32-300e_coco/rtmdet_s_8xb32-300e_coco_20220905_161602-387a891e.pth'  # noqa: E501
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='TeacherDistill',
+    architecture=_base_.model,
+    teacher=dict(cfg_path='mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py'),
+    teacher_ckpt=teacher_ckpt,
+    teacher_forward='tensor',
+    # RTMDetSepBNHead: one rtm_cls conv per level (bbox_head.rtm_cls.0 .. .2)
+    distiller=dict(type='DenseHeadLogitDistiller', head='RTMDetSepBNHead', num_levels=3, name='loss_nkd',
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=0.1)))
+default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))
