@@ -27,6 +27,7 @@ from torch import nn
 from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
 from mmkd_plugin.models.losses.pskd import PSKDLoss
+from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss
 from tests.fixtures.ddp_utils import end_worker
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -211,8 +212,11 @@ def test_configuration_errors():
     seg.decode_head = head
     with pytest.raises(ValueError, match="align_corners"):
         PSKDHook()._find_loss(seg)
-    with pytest.raises(ValueError, match="use mode='snapshot'"):
-        PSKDHook(mode='memory')._find_loss(seg)
+    det = nn.Module()  # a loss that cannot keep one row per sample says so (supports_memory)
+    det.bbox_head = nn.Module()
+    det.bbox_head.loss_cls = PSKDFocalLoss()
+    with pytest.raises(ValueError, match="PSKDFocalLoss.*use mode='snapshot'"):
+        PSKDHook(mode='memory')._find_loss(det)
     hook = PSKDHook(mode='memory')
     with pytest.raises(ValueError, match='same mode'):
         hook.after_load_checkpoint(SimpleNamespace(_resume=True), dict(pskd=dict(mode='snapshot')))

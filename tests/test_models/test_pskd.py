@@ -18,13 +18,16 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDLoss
-from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss
+from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss, PSKDQualityFocalLoss
 from mmkd_devtools.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DEMO = osp.join(REPO, 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py')
 RETINA_DEMO = osp.join(REPO, 'configs/demo/retinanet_r18-w16_synthetic-coco.py')
 FRCNN = osp.join(REPO, 'configs/pskd/pskd_faster-rcnn-r50_1x_coco.py')
+DENSE_HEAD_CONFIGS = {head: osp.join(REPO, 'configs/pskd', name) for head, name in (
+    ('GFLHead', 'pskd_gfl-r50_1x_coco.py'), ('FCOSHead', 'pskd_fcos-r50-caffe_1x_coco.py'),
+    ('RTMDetSepBNHead', 'pskd_rtmdet-tiny_300e_coco.py'))}
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # tiny models: see tests/fixtures/threads.py
@@ -268,3 +271,63 @@ def test_faster_rcnn_snapshot_runs_on_the_students_sampled_rois():
         assert float(losses['loss_cls']) > 0
         assert (fc_cls.weight.grad.abs().max() < 1e-6) == zero_grad
     hook.detach()
+
+
+def ref_quality_focal(logits, labels, scores, prev, alpha, beta=2.0):
+    """Element by element in float64: t = (1 - a) * score * onehot + a * sigmoid(prev), QFL's form."""
+    z, y, s, p = (x.double().numpy() for x in (logits, labels, scores, prev))
+    out = np.zeros_like(z)
+    for m in range(z.shape[0]):
+        for k in range(z.shape[1]):
+            t = alpha / (1 + math.exp(-p[m, k])) + (1 - alpha) * s[m] * float(y[m] == k)
+            q = 1 / (1 + math.exp(-z[m, k]))
+            out[m, k] = -(t * math.log(q) + (1 - t) * math.log(1 - q)) * abs(t - q) ** beta
+    return out
+
+
+def test_soft_quality_focal_matches_mmdet_qfl_and_the_formula():
+    from mmdet.models.losses import QualityFocalLoss
+    torch.manual_seed(5)
+    logits, labels = torch.randn(20, 4), torch.randint(0, 5, (20,))
+    scores, weight = torch.rand(20), torch.rand(20)
+    torch.testing.assert_close(at_alpha_0(PSKDQualityFocalLoss())(logits, (labels, scores), weight, avg_factor=6.0),
+                               QualityFocalLoss()(logits, (labels, scores), weight, avg_factor=6.0))
+    prev = torch.randn(20, 4)
+    loss = PSKDQualityFocalLoss()
+    loss.feed(PreviousPredictions(alpha=0.3, logits=[prev]))
+    expected = (ref_quality_focal(logits, labels, scores, prev, 0.3) * weight.double().numpy()[:, None]).sum() / 6.0
+    assert abs(float(loss(logits, (labels, scores), weight, avg_factor=6.0)) - expected) < 1e-5
+    with pytest.raises(ValueError, match='activated=False'):
+        PSKDQualityFocalLoss(activated=True)
+
+
+@pytest.mark.parametrize('head', sorted(DENSE_HEAD_CONFIGS))
+def test_dense_heads_line_up_with_the_snapshot(head):
+    """alpha=1, snapshot = the student: the QFL-form loss is exactly 0 (GFL, RTMDet: per level; FCOS: one
+    call over every level flattened, which must take all the snapshot's levels in FCOS's order)."""
+    torch.manual_seed(0)
+    model = _build(DENSE_HEAD_CONFIGS[head]).eval()
+    assert type(model.bbox_head).__name__ == head
+    data = model.data_preprocessor(packed_det_batch((128, 128), boxes_per_image=(3, 2)), True)
+    with torch.no_grad():
+        cls_scores = model(data['inputs'], data['data_samples'], mode='tensor')[0]
+    loss_module = model.bbox_head.loss_cls
+    loss_module.feed(PreviousPredictions(alpha=1.0, logits=cls_scores))
+    with torch.no_grad():
+        losses = model(**data, mode='loss')
+    assert loss_module.calls == len(cls_scores)
+    values = losses['loss_cls'] if isinstance(losses['loss_cls'], list) else [losses['loss_cls']]
+    assert len(values) == (1 if head == 'FCOSHead' else len(cls_scores))
+    assert all(abs(float(v)) < 1e-6 for v in values)
+    loss_module.feed(PreviousPredictions(alpha=0.0, logits=cls_scores))
+    with torch.no_grad():
+        stock = model(**data, mode='loss')['loss_cls']
+    assert sum(float(v) for v in (stock if isinstance(stock, list) else [stock])) > 0
+
+
+def test_an_roi_head_loss_must_ask_for_the_sampled_rois():
+    from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
+    model = _build(FRCNN)
+    model.roi_head.bbox_head.loss_cls.snapshot_source = 'outputs'
+    with pytest.raises(ValueError, match="roi_head.bbox_head.loss_cls is the loss of an RoI head.*snapshot_source='roi_head'"):
+        PSKDHook(mode='snapshot').attach(model)

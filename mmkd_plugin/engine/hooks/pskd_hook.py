@@ -21,14 +21,16 @@ The previous predictions p_{t−1} come in two modes:
   run in eval mode and without gradient on the current, already preprocessed batch: one extra
   forward per step. Until the first snapshot the student trains on the labels.
 
-How the targets reach the loss: the model stays the stock one; its head's cross-entropy is replaced by
-``PSKDLoss`` (softmax heads) or ``PSKDFocalLoss`` (sigmoid heads). A forward pre-hook on the student,
-in ``mode='loss'``, reads the memory or runs the snapshot on the batch the student is about to see,
-and ``feed``s α and the predictions to that loss, which builds the soft targets. The snapshot gives
-its ``mode='tensor'`` output (a classifier's or decode head's logits, a dense detection head's
-per-level classification maps); for an RoI head (Faster R-CNN), its features, and its RoI head is run
-on the student's sampled RoIs when the loss asks. In an MMRazor algorithm the student
-(``architecture``) is hooked.
+How the targets reach the loss: the model stays the stock one; its head's classification loss is
+replaced by ``PSKDLoss`` (softmax heads), ``PSKDFocalLoss`` (sigmoid focal-loss heads: RetinaNet, ATSS,
+FCOS) or ``PSKDQualityFocalLoss`` (GFL, RTMDet). A forward pre-hook on the student, in ``mode='loss'``,
+reads the memory or runs the snapshot on the batch the student is about to see, and ``feed``s α and the
+predictions to that loss, which builds the soft targets. What the snapshot gives is what the loss asks
+for (its ``snapshot_source``, see ``PSKDTargetsMixin``), not something the hook derives from head names:
+``'outputs'``, its ``mode='tensor'`` classification output (a classifier's or decode head's logits, a
+dense detection head's per-level maps, which the loss takes per call or all at once); ``'roi_head'``,
+the snapshot's features, with its RoI head run on the student's sampled RoIs when the loss asks. In an
+MMRazor algorithm the student (``architecture``) is hooked.
 
 Nothing is lost on resume: α, the snapshot (with the iteration it was taken) and the memory are
 saved in the checkpoint under ``'pskd'`` (plain tensors, so ``weights_only`` loading accepts them) and
@@ -46,11 +48,10 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
 
-from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDLoss, PSKDTargetsMixin
+from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDTargetsMixin
 from .pskd_memory import PredictionMemory, gather_rows
 
 MODES = ('snapshot', 'memory')
-DENSE_HEADS = ('decode_head', 'auxiliary_head', 'bbox_head', 'roi_head', 'rpn_head', 'mask_head')
 MISSING_SAMPLE_IDX = (
     "PSKDHook(mode='memory') addresses its memory by each data sample's `sample_idx`, which this "
     "batch's data samples lack. MMEngine's datasets set it, but the packing transform must keep it: add "
@@ -164,17 +165,24 @@ class PSKDHook(Hook):
                 '(RetinaNet); auxiliary heads keep their CrossEntropyLoss.')
         name, loss = found[0]
         self._roi_head_name = None
-        if self.mode == 'memory' and (not isinstance(loss, PSKDLoss) or name.split('.')[0] in DENSE_HEADS):
+        if self.mode == 'memory' and not loss.supports_memory:
             raise ValueError(f"PSKDHook(mode='memory') keeps one (C,) row per sample, for classifiers; "
-                             f"{name} is a detection/segmentation loss: use mode='snapshot'.")
-        if self.mode == 'snapshot' and 'roi_head' in name.split('.'):
-            self._roi_head_name = name[:name.index('roi_head') + len('roi_head')]
-            roi_head = student.get_submodule(self._roi_head_name)
-            if hasattr(roi_head, 'num_stages') or not hasattr(roi_head, 'bbox_roi_extractor'):
+                             f"{name} ({type(loss).__name__}) is a detection loss: use mode='snapshot'.")
+        roi_head_name = self._enclosing_roi_head(student, name)
+        if self.mode == 'snapshot' and loss.snapshot_source == 'roi_head':
+            if roi_head_name is None:
+                raise ValueError(f"{name} has snapshot_source='roi_head' but is not inside an RoI head (a "
+                                 "module with bbox_roi_extractor); use snapshot_source='outputs'.")
+            roi_head = student.get_submodule(roi_head_name)
+            if hasattr(roi_head, 'num_stages'):
                 raise NotImplementedError(
-                    f'{self._roi_head_name} is a {type(roi_head).__name__}; PSKDHook runs the snapshot '
+                    f'{roi_head_name} is a {type(roi_head).__name__}; PSKDHook runs the snapshot '
                     "on the student's sampled RoIs for a single-stage RoI head (StandardRoIHead: Faster "
                     'R-CNN, Mask R-CNN) only.')
+            self._roi_head_name = roi_head_name
+        elif self.mode == 'snapshot' and roi_head_name is not None:
+            raise ValueError(f"{name} is the loss of an RoI head, whose snapshot logits must come from the "
+                             "student's sampled RoIs: set snapshot_source='roi_head' in its config.")
         for head_name, head in student.named_modules():
             decode = getattr(head, 'loss_decode', None)
             members = list(decode) if isinstance(decode, nn.ModuleList) else [decode]
@@ -184,6 +192,16 @@ class PSKDHook(Hook):
                                  f'{head.align_corners}; set the loss\'s to the head\'s, so that the '
                                  'snapshot logits are upsampled like the student\'s.')
         return loss
+
+    @staticmethod
+    def _enclosing_roi_head(student: nn.Module, loss_name: str) -> Optional[str]:
+        """The name of the nearest module above ``loss_name`` that extracts RoI features, or None."""
+        parts = loss_name.split('.')
+        for end in range(len(parts) - 1, 0, -1):
+            name = '.'.join(parts[:end])
+            if hasattr(student.get_submodule(name), 'bbox_roi_extractor'):
+                return name
+        return None
 
     def _ensure_snapshot(self, student: nn.Module) -> None:
         if self.snapshot is not None:

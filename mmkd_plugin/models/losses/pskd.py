@@ -66,8 +66,24 @@ class PreviousPredictions:
     record: bool = False
 
 
+SNAPSHOT_SOURCES = ('outputs', 'roi_head')
+
+
 class PSKDTargetsMixin:
-    """The part every PS-KD loss shares: receiving :class:`PreviousPredictions` from the hook."""
+    """The part every PS-KD loss shares: receiving :class:`PreviousPredictions` from the hook.
+
+    A loss says what it needs and ``PSKDHook`` provides it, whatever the head:
+
+    - ``snapshot_source``: ``'outputs'``, the snapshot's ``mode='tensor'`` classification output (one
+      tensor, or one per level: the loss's i-th call takes level i, or a call over all levels at once
+      takes them all, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head run on the RoIs the
+      student sampled (a callable, evaluated when the loss asks);
+    - ``supports_memory``: whether it can record one (C,) softmax row per sample for
+      ``mode='memory'``.
+    """
+
+    snapshot_source = 'outputs'
+    supports_memory = False
 
     def feed(self, previous: Optional[PreviousPredictions]) -> None:
         """Set (or, with None, clear) the previous predictions for the next loss forward."""
@@ -88,9 +104,18 @@ class PSKDTargetsMixin:
                 "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the config "
                 '(the hook gives the loss its soft targets), or use the original loss.')
 
-    def _next_logits(self) -> Tensor:
-        """The snapshot logits for this call (level ``calls`` when there is one tensor per level)."""
+    def _next_logits(self, shape: Optional[Sequence[int]] = None) -> Tensor:
+        """The snapshot logits for this call: level ``calls`` when there is one tensor per level, or, on
+        the first call, every level flattened to (Σ N·H·W·A, C) rows, level after level (FCOS's order),
+        when ``shape`` (the call's (M, C) logits) has that many rows."""
         logits = self.previous.logits
+        if isinstance(logits, (list, tuple)) and shape is not None and self.calls == 0 and len(logits) > 1:
+            rows, num_classes = shape
+            if all(level.dim() == 4 and level.shape[1] % num_classes == 0 for level in logits):
+                flat = [level.permute(0, 2, 3, 1).reshape(-1, num_classes) for level in logits]
+                if sum(f.shape[0] for f in flat) == rows != flat[0].shape[0]:
+                    self.calls = len(logits)
+                    return torch.cat(flat)
         if isinstance(logits, (list, tuple)):
             if self.calls >= len(logits):
                 raise RuntimeError(
@@ -135,12 +160,21 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
         align_corners: how the snapshot's dense logits are upsampled to the label size; must equal
             the decode head's ``align_corners`` (False for mmseg's DeepLabV3/PSPNet heads).
         loss_name: the key of the loss in mmseg's loss dict; must start with ``loss_``.
+        snapshot_source: ``'outputs'`` (classifiers, decode heads) or ``'roi_head'`` (an RoI head's
+            classifier, e.g. Faster R-CNN's ``roi_head.bbox_head.loss_cls``: the snapshot's RoI head
+            is run on the RoIs the student sampled).
     """
+
+    supports_memory = True
 
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean',
                  avg_non_ignore: bool = False, ignore_index: Optional[int] = None,
-                 align_corners: bool = False, loss_name: str = 'loss_pskd') -> None:
+                 align_corners: bool = False, loss_name: str = 'loss_pskd',
+                 snapshot_source: str = 'outputs') -> None:
         super().__init__()
+        if snapshot_source not in SNAPSHOT_SOURCES:
+            raise ValueError(f'snapshot_source must be one of {SNAPSHOT_SOURCES}, got {snapshot_source!r}.')
+        self.snapshot_source = snapshot_source
         if reduction not in REDUCTIONS:
             raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}.')
         if not loss_name.startswith('loss_'):

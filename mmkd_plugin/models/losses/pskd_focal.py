@@ -43,12 +43,12 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         use_sigmoid: must be True (sigmoid heads); kept for mmdet's head, which reads it.
         gamma: focal exponent γ (RetinaNet: 2.0).
         alpha: focal class balance a of the positive term (RetinaNet: 0.25); not PS-KD's α_t,
-            which comes from ``PSKDHook``.
+            which comes from ``PSKDHook``. None: no balance term (Quality Focal Loss).
         loss_weight: weight of the loss.
         reduction: 'mean', 'sum' or 'none'.
     """
 
-    def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: float = 0.25,
+    def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: Optional[float] = 0.25,
                  loss_weight: float = 1.0, reduction: str = 'mean') -> None:
         super().__init__()
         if not use_sigmoid:
@@ -63,12 +63,12 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         self.reduction = reduction
         self.feed(None)
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+    def forward(self, pred: Tensor, target, weight: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None, reduction_override: Optional[str] = None) -> Tensor:
         """Loss of ``pred`` (M, C) logits against ``target`` (M,) labels in [0, C] (C = background).
 
         Args:
-            pred: classification logits of one level, (M, C).
+            pred: classification logits of one level, (M, C), or of every level at once (FCOS).
             target: anchor labels; C marks background.
             weight: (M,) or (M, C) anchor weights (mmdet ``label_weights``).
             avg_factor: divisor of the summed loss (mmdet: the number of positive anchors).
@@ -77,21 +77,26 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         self.check_fed()
         reduction = reduction_override or self.reduction
         logits = pred.float()
-        if logits.dim() != 2 or target.shape != logits.shape[:1]:
-            raise ValueError(f'PSKDFocalLoss takes (M, C) logits and (M,) labels, got '
-                             f'{tuple(logits.shape)} and {tuple(target.shape)}.')
-        num_classes = logits.shape[1]
-        onehot = F.one_hot(target.long().clamp(0, num_classes), num_classes + 1)[:, :num_classes].float()
-        soft = self._soft_targets(logits, onehot)
+        soft = self._soft_targets(logits, self._hard_targets(logits, target))
         prob = logits.sigmoid()
         loss = F.binary_cross_entropy_with_logits(logits, soft, reduction='none')
-        balance = self.alpha * soft + (1 - self.alpha) * (1 - soft)
-        loss = loss * balance * (soft - prob).abs().pow(self.gamma)
+        if self.alpha is not None:
+            loss = loss * (self.alpha * soft + (1 - self.alpha) * (1 - soft))
+        loss = loss * (soft - prob).abs().pow(self.gamma)
         if weight is not None:
             weight = weight.float()
             loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
         valid = torch.ones_like(loss, dtype=torch.bool)
         return self.loss_weight * reduce_loss(loss, valid, reduction, avg_factor, False)
+
+    @staticmethod
+    def _hard_targets(logits: Tensor, target: Tensor) -> Tensor:
+        """(M, C) targets without PS-KD: one-hot labels, zero rows for background (label C)."""
+        if logits.dim() != 2 or target.shape != logits.shape[:1]:
+            raise ValueError(f'PSKDFocalLoss takes (M, C) logits and (M,) labels, got '
+                             f'{tuple(logits.shape)} and {tuple(target.shape)}.')
+        num_classes = logits.shape[1]
+        return F.one_hot(target.long().clamp(0, num_classes), num_classes + 1)[:, :num_classes].float()
 
     def _soft_targets(self, logits: Tensor, onehot: Tensor) -> Tensor:
         previous = self.previous
@@ -100,11 +105,51 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
                              "mode='snapshot'.")
         if previous is None or previous.alpha == 0 or previous.logits is None:
             return onehot
-        prev = self._next_logits().float()
+        prev = self._next_logits(logits.shape).float()
         if prev.dim() == 4:  # (N, A*C, H, W), as the head outputs it
             prev = prev.permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
         if prev.shape != logits.shape:
             raise ValueError(f'snapshot logits of level {self.calls - 1} give {tuple(prev.shape)} rows, '
                              f'the student level has {tuple(logits.shape)}; the loss must be called once '
-                             'per level, in order (mmdet AnchorHead.loss_by_feat_single).')
+                             'per level, in order (mmdet AnchorHead.loss_by_feat_single), or once over '
+                             'every level flattened level after level (FCOS).')
         return (1 - previous.alpha) * onehot + previous.alpha * prev.sigmoid()
+
+
+@MODELS.register_module()
+class PSKDQualityFocalLoss(PSKDFocalLoss):
+    """PS-KD for heads trained with Quality Focal Loss (GFL, RTMDet; Li et al., NeurIPS 2020).
+
+    The head's target is a (label, quality score) pair: t_k = score for the labelled class, 0 for the
+    others and for background. PS-KD softens it per class as for ``PSKDFocalLoss``,
+    t'_k = (1 − α)·t_k + α·σ(z^snap_k), and the loss is QFL's, BCE(σ(z_k), t'_k)·|t'_k − σ(z_k)|^β, weighted
+    per anchor (``label_weights``) and divided by ``avg_factor`` as mmdet's ``QualityFocalLoss``; with
+    α = 0 it equals mmdet's loss. Replace ``type='QualityFocalLoss'`` by
+    ``type='mmrazor.PSKDQualityFocalLoss'`` in ``bbox_head.loss_cls``, keeping ``use_sigmoid`` and
+    ``beta``.
+
+    Args:
+        use_sigmoid: must be True.
+        beta: QFL's modulating exponent β (GFL, RTMDet: 2.0).
+        activated: must be False (the heads give logits).
+        loss_weight: weight of the loss.
+        reduction: 'mean', 'sum' or 'none'.
+    """
+
+    def __init__(self, use_sigmoid: bool = True, beta: float = 2.0, activated: bool = False,
+                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+        if activated:
+            raise ValueError('PSKDQualityFocalLoss takes logits (activated=False), as GFL and RTMDet give.')
+        super().__init__(use_sigmoid=use_sigmoid, gamma=beta, alpha=None, loss_weight=loss_weight,
+                         reduction=reduction)
+        self.beta = beta
+        self.activated = activated
+
+    @staticmethod
+    def _hard_targets(logits: Tensor, target) -> Tensor:
+        """QFL's (M, C) targets from ``(labels, scores)``: the score at the labelled class."""
+        if not isinstance(target, (tuple, list)) or len(target) != 2:
+            raise ValueError('PSKDQualityFocalLoss takes (labels, scores) targets, as GFL and RTMDet pass them.')
+        labels, scores = target
+        onehot = PSKDFocalLoss._hard_targets(logits, labels)
+        return onehot * scores.float().reshape(-1, 1)
