@@ -52,7 +52,15 @@ def load_from_http(filename: str, map_location=None, model_dir=None):
 
 def load_from_torchvision(filename: str, map_location=None):
     name = filename[len('modelzoo://'):] if filename.startswith('modelzoo://') else filename[len('torchvision://'):]
-    return load_from_http(mm_ckpt.get_torchvision_models()[name], map_location)
+    try:
+        urls = mm_ckpt.get_torchvision_models()
+    except (ImportError, RuntimeError) as error:  # not installed; or a build for another torch
+        raise ImportError(
+            f'{filename}: MMEngine looks torchvision:// weights up in torchvision, which does not import here '
+            f'({type(error).__name__}: {error}). Install the torchvision that matches your torch (torch 2.13: '
+            'torchvision 0.28, the CPU or CUDA build like torch), or give the backbone init_cfg a local file or '
+            'an https:// URL, or init_cfg=None to start from scratch.') from error
+    return load_from_http(urls[name], map_location)
 
 
 def load_from_openmmlab(filename: str, map_location=None):

@@ -241,3 +241,13 @@ def test_every_scheme_calls_torch_load_with_weights_only(tmp_path, monkeypatch):
     for source in sources:
         CheckpointLoader.load_checkpoint(source)
     assert calls == [True] * len(sources)
+
+
+def test_torchvision_scheme_without_torchvision_names_the_fix():
+    """The stock configs' backbones start from torchvision:// weights; here torchvision does not import."""
+    import importlib.util
+    if importlib.util.find_spec('torchvision') is not None:
+        pytest.skip('torchvision is installed: the scheme would download')
+    from mmengine.runner.checkpoint import CheckpointLoader
+    with pytest.raises(ImportError, match=r'torchvision://resnet50: .*torchvision 0.28.*init_cfg=None'):
+        CheckpointLoader.load_checkpoint('torchvision://resnet50', map_location='cpu')
