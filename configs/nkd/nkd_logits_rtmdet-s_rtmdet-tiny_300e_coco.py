@@ -1,8 +1,9 @@
 # NKD on RTMDet's classification logits, RTMDet-s -> RTMDet-tiny, COCO 300 epochs. Per level (3), the
 # positives of the dynamic soft-label assignment are the rows (target = GT class; negatives, label 80,
 # skipped). The student keeps its own recipe: EMAHook and PipelineSwitchHook act on the student
-# (StudentViewHook), and its AdamW paramwise settings apply to the student alone. loss_weight 0.1: not
-# tuned for RTMDet.
+# (StudentViewHook), and its AdamW paramwise settings apply to the student alone. loss_weight 0.1 per level:
+# not tuned. RTMDet's per-level loss has no avg_factor, so each level averages over its own positives and
+# the three terms add up (RetinaNet's divide by the positives of all levels): up to 3x RetinaNet's weight.
 _base_ = ['mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 

@@ -70,8 +70,13 @@ def test_wrong_head_name_is_refused_with_the_fix(tmp_path):
     cfg = Config.fromfile(osp.join(NKD, CONFIGS['GFLHead']))
     cfg.model.distiller.head = 'RetinaHead'
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        with pytest.raises(ValueError, match=r"bbox_head is GFLHead; set head to its class \(\['GFLHead'"):
+        with pytest.raises(ValueError, match=r"student's bbox_head is GFLHead; set head='GFLHead'"):
             MODELS.build(offline_model_cfg(cfg, str(tmp_path)))
+    rtmdet = Config.fromfile(osp.join(NKD, CONFIGS['RTMDetSepBNHead']))
+    rtmdet.model.distiller.head = 'RTMDetHead'  # a base class of RTMDetSepBNHead: other logit modules
+    with DefaultScope.overwrite_default_scope(rtmdet.default_scope):
+        with pytest.raises(ValueError, match="bbox_head is RTMDetSepBNHead; set head='RTMDetSepBNHead'"):
+            MODELS.build(offline_model_cfg(rtmdet, str(tmp_path)))
     cfg.model.distiller.head = 'YOLOXHead'
     with pytest.raises(ValueError, match="head 'YOLOXHead' is not supported; supported heads: .*'FCOSHead'"):
         MODELS.build(cfg.model.distiller)

@@ -51,7 +51,9 @@ class DistillOptimWrapperConstructor:
 
     Raises:
         TypeError: the model has no student (``architecture``): use the student's constructor.
-        KeyError: ``distiller_paramwise_cfg`` has a key other than ``lr_mult``/``decay_mult``.
+        KeyError: ``distiller_paramwise_cfg`` has a key other than ``lr_mult``, ``decay_mult``,
+            ``custom_keys``.
+        ValueError: ``paramwise_cfg.custom_keys`` name the algorithm's parameters (``architecture.``...).
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
@@ -95,10 +97,12 @@ class DistillOptimWrapperConstructor:
             if 'weight_decay' in defaults:
                 group['weight_decay'] = defaults['weight_decay'] * decay_mult
             optim_wrapper.optimizer.add_param_group(group)
-        summary = ', '.join(f'{sum(p.numel() for p in ps)} (lr x{lr:g}, weight decay x{wd:g})'
-                            for (lr, wd), ps in groups.items()) or 'none'
-        print_log(f'Optimizer: the student by {type(self.student_constructor).__name__}; distiller parameters: '
-                  f'{summary}; the teacher: none.', logger='current')
+        summary = ', '.join(f'{len(ps)} tensors / {sum(p.numel() for p in ps)} values (lr x{lr:g}, weight decay '
+                            f'x{wd:g})' for (lr, wd), ps in groups.items()) or 'none'
+        student_groups = len(optim_wrapper.optimizer.param_groups) - len(groups)
+        print_log(f'Optimizer: the student in {student_groups} group(s) by {type(self.student_constructor).__name__} '
+                  f'(its config\'s constructor and paramwise_cfg); distiller parameters: {summary}; the teacher: '
+                  'none.', logger='current')
         return optim_wrapper
 
     def _distiller_groups(self, params: Dict[str, nn.Parameter]) -> Dict[tuple, list]:

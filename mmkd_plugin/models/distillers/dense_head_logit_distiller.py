@@ -74,7 +74,8 @@ class DenseHeadLogitDistiller(PerLevelDistiller):
 
     Raises:
         ValueError: an unknown ``head``; ``num_levels`` other than 1 for a head that computes all
-            levels at once. At ``prepare_from_student``: a student whose ``bbox_head`` is not ``head``.
+            levels at once. When the models are attached: a student or teacher whose ``bbox_head`` is not
+            ``head`` (its most specific class in ``HEAD_LOGITS``).
     """
 
     def __init__(self, head: str, loss: dict, num_levels: int, name: str = 'loss_logits', **kwargs) -> None:
@@ -114,11 +115,21 @@ class DenseHeadLogitDistiller(PerLevelDistiller):
             level_mappings={**(kwargs.pop('level_mappings', None) or {}), name: mapping},
             **kwargs)
 
-    def prepare_from_student(self, model) -> None:
+    def _check_head(self, model, role: str) -> None:
+        """The model's ``bbox_head`` must be ``head`` by its most specific entry of ``HEAD_LOGITS`` (an
+        ``RTMDetSepBNHead`` is an ``RTMDetHead`` too, but its logits come from other modules)."""
         head = getattr(model, 'bbox_head', None)
-        names = [cls.__name__ for cls in type(head).__mro__]
-        if self.head not in names:
-            raise ValueError(f'DenseHeadLogitDistiller(head={self.head!r}): the student\'s bbox_head is '
-                             f'{type(head).__name__}; set head to its class '
-                             f'({[n for n in names if n in HEAD_LOGITS] or "not supported"}).')
+        entry = next((c.__name__ for c in type(head).__mro__ if c.__name__ in HEAD_LOGITS), None)
+        if entry != self.head:
+            raise ValueError(f'DenseHeadLogitDistiller(head={self.head!r}): the {role}\'s bbox_head is '
+                             f'{type(head).__name__}; set head={entry!r}' if entry else
+                             f'DenseHeadLogitDistiller(head={self.head!r}): the {role}\'s bbox_head is '
+                             f'{type(head).__name__}, which HEAD_LOGITS does not cover.')
+
+    def prepare_from_student(self, model) -> None:
+        self._check_head(model, 'student')
         super().prepare_from_student(model)
+
+    def prepare_from_teacher(self, model) -> None:
+        self._check_head(model, 'teacher')
+        super().prepare_from_teacher(model)
