@@ -290,8 +290,9 @@ def test_soft_quality_focal_matches_mmdet_qfl_and_the_formula():
     torch.manual_seed(5)
     logits, labels = torch.randn(20, 4), torch.randint(0, 5, (20,))
     scores, weight = torch.rand(20), torch.rand(20)
-    torch.testing.assert_close(at_alpha_0(PSKDQualityFocalLoss())(logits, (labels, scores), weight, avg_factor=6.0),
-                               QualityFocalLoss()(logits, (labels, scores), weight, avg_factor=6.0))
+    for kwargs in (dict(avg_factor=6.0), dict(), dict(reduction_override='sum'), dict(reduction_override='none')):
+        torch.testing.assert_close(at_alpha_0(PSKDQualityFocalLoss())(logits, (labels, scores), weight, **kwargs),
+                                   QualityFocalLoss()(logits, (labels, scores), weight, **kwargs))
     prev = torch.randn(20, 4)
     loss = PSKDQualityFocalLoss()
     loss.feed(PreviousPredictions(alpha=0.3, logits=[prev]))
@@ -316,6 +317,7 @@ def test_dense_heads_line_up_with_the_snapshot(head):
     with torch.no_grad():
         losses = model(**data, mode='loss')
     assert loss_module.calls == len(cls_scores)
+    assert loss_module.flatten_levels == (head == 'FCOSHead')
     values = losses['loss_cls'] if isinstance(losses['loss_cls'], list) else [losses['loss_cls']]
     assert len(values) == (1 if head == 'FCOSHead' else len(cls_scores))
     assert all(abs(float(v)) < 1e-6 for v in values)
@@ -331,3 +333,18 @@ def test_an_roi_head_loss_must_ask_for_the_sampled_rois():
     model.roi_head.bbox_head.loss_cls.snapshot_source = 'outputs'
     with pytest.raises(ValueError, match="roi_head.bbox_head.loss_cls is the loss of an RoI head.*snapshot_source='roi_head'"):
         PSKDHook(mode='snapshot').attach(model)
+
+
+def test_flatten_levels_takes_every_level_in_one_call_or_says_why():
+    levels = [torch.randn(2, 3, 4, 4), torch.randn(2, 3, 2, 2)]  # (N, C, H, W) per level
+    flat = torch.cat([lv.permute(0, 2, 3, 1).reshape(-1, 3) for lv in levels])
+    loss = PSKDFocalLoss(flatten_levels=True)
+    loss.feed(PreviousPredictions(alpha=1.0, logits=levels))
+    assert float(loss(flat.clone(), torch.full((40, ), 3))) == 0 and loss.calls == 2
+    loss.feed(PreviousPredictions(alpha=1.0, logits=levels))
+    with pytest.raises(ValueError, match='flatten to 40 rows, the loss got 32'):
+        loss(flat[:32], torch.full((32, ), 3))
+    per_level = PSKDFocalLoss()  # FCOS without flatten_levels: level 0 does not fit the call
+    per_level.feed(PreviousPredictions(alpha=1.0, logits=levels))
+    with pytest.raises(ValueError, match='once over every level flattened'):
+        per_level(flat, torch.full((40, ), 3))

@@ -14,6 +14,7 @@ see configs/nkd/README.md for that choice.
 from typing import Dict, NamedTuple, Optional
 
 from mmrazor.registry import MODELS
+from torch import nn
 
 from .per_level_distiller import LEVEL, PerLevelDistiller
 
@@ -132,4 +133,9 @@ class DenseHeadLogitDistiller(PerLevelDistiller):
 
     def prepare_from_teacher(self, model) -> None:
         self._check_head(model, 'teacher')
+        source = HEAD_LOGITS[self.head].teacher
+        if source and '{level}' not in source and isinstance(model.get_submodule(source), nn.ModuleList):
+            raise ValueError(f'DenseHeadLogitDistiller(head={self.head!r}): the teacher\'s {source} is a list of '
+                             f'per-level modules ({type(model.bbox_head).__name__}), which the {self.head} entry '
+                             f'records as one module; add a HEAD_LOGITS entry for it with {source}.{{level}}.')
         super().prepare_from_teacher(model)

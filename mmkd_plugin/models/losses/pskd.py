@@ -75,8 +75,8 @@ class PSKDTargetsMixin:
     A loss says what it needs and ``PSKDHook`` provides it, whatever the head:
 
     - ``snapshot_source``: ``'outputs'``, the snapshot's ``mode='tensor'`` classification output (one
-      tensor, or one per level: the loss's i-th call takes level i, or a call over all levels at once
-      takes them all, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head run on the RoIs the
+      tensor, or one per level: the loss's i-th call takes level i, or a loss called once over all
+      levels takes them all flattened, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head run on the RoIs the
       student sampled (a callable, evaluated when the loss asks);
     - ``supports_memory``: whether it can record one (C,) softmax row per sample for
       ``mode='memory'``.
@@ -104,18 +104,23 @@ class PSKDTargetsMixin:
                 "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the config "
                 '(the hook gives the loss its soft targets), or use the original loss.')
 
-    def _next_logits(self, shape: Optional[Sequence[int]] = None) -> Tensor:
-        """The snapshot logits for this call: level ``calls`` when there is one tensor per level, or, on
-        the first call, every level flattened to (Σ N·H·W·A, C) rows, level after level (FCOS's order),
-        when ``shape`` (the call's (M, C) logits) has that many rows."""
+    def _next_logits(self, all_levels_rows: Optional[int] = None) -> Tensor:
+        """The snapshot logits for this call: level ``calls`` when there is one tensor per level; with
+        ``all_levels_rows`` (a loss called once over every level, FCOS), every level flattened to
+        (Σ N·H·W·A, C) rows, level after level, which must be that many rows."""
         logits = self.previous.logits
-        if isinstance(logits, (list, tuple)) and shape is not None and self.calls == 0 and len(logits) > 1:
-            rows, num_classes = shape
-            if all(level.dim() == 4 and level.shape[1] % num_classes == 0 for level in logits):
-                flat = [level.permute(0, 2, 3, 1).reshape(-1, num_classes) for level in logits]
-                if sum(f.shape[0] for f in flat) == rows != flat[0].shape[0]:
-                    self.calls = len(logits)
-                    return torch.cat(flat)
+        if all_levels_rows is not None and isinstance(logits, (list, tuple)):
+            if self.calls:
+                raise RuntimeError(f'{type(self).__name__}(flatten_levels=True) was called {self.calls + 1} '
+                                   'times in one forward; it takes every level in one call (FCOS).')
+            num_classes = None if not logits else logits[0].shape[1]
+            flat = torch.cat([level.permute(0, 2, 3, 1).reshape(-1, num_classes) for level in logits])
+            if flat.shape[0] != all_levels_rows:
+                raise ValueError(f'flatten_levels=True: the snapshot\'s levels flatten to {flat.shape[0]} rows, '
+                                 f'the loss got {all_levels_rows}; it is for heads that call their loss once '
+                                 'over every level, level after level (FCOS).')
+            self.calls = len(logits)
+            return flat
         if isinstance(logits, (list, tuple)):
             if self.calls >= len(logits):
                 raise RuntimeError(
@@ -165,8 +170,6 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
             is run on the RoIs the student sampled).
     """
 
-    supports_memory = True
-
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean',
                  avg_non_ignore: bool = False, ignore_index: Optional[int] = None,
                  align_corners: bool = False, loss_name: str = 'loss_pskd',
@@ -186,6 +189,11 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
         self.align_corners = align_corners
         self._loss_name = loss_name
         self.feed(None)
+
+    @property
+    def supports_memory(self) -> bool:
+        """One (C,) row per sample: classifiers, not RoI heads (rows are RoIs) nor dense heads."""
+        return self.snapshot_source == 'outputs'
 
     @property
     def loss_name(self) -> str:

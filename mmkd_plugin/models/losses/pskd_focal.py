@@ -44,12 +44,14 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         gamma: focal exponent γ (RetinaNet: 2.0).
         alpha: focal class balance a of the positive term (RetinaNet: 0.25); not PS-KD's α_t,
             which comes from ``PSKDHook``. None: no balance term (Quality Focal Loss).
+        flatten_levels: the head calls the loss once over every level flattened, level after level
+            (FCOS); the snapshot's levels are flattened the same way. False: one call per level.
         loss_weight: weight of the loss.
         reduction: 'mean', 'sum' or 'none'.
     """
 
     def __init__(self, use_sigmoid: bool = True, gamma: float = 2.0, alpha: Optional[float] = 0.25,
-                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+                 loss_weight: float = 1.0, reduction: str = 'mean', flatten_levels: bool = False) -> None:
         super().__init__()
         if not use_sigmoid:
             raise ValueError('PSKDFocalLoss is for sigmoid heads (use_sigmoid=True); for a softmax head '
@@ -61,6 +63,7 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         self.alpha = alpha
         self.loss_weight = loss_weight
         self.reduction = reduction
+        self.flatten_levels = flatten_levels
         self.feed(None)
 
     def forward(self, pred: Tensor, target, weight: Optional[Tensor] = None,
@@ -83,9 +86,11 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         if self.alpha is not None:
             loss = loss * (self.alpha * soft + (1 - self.alpha) * (1 - soft))
         loss = loss * (soft - prob).abs().pow(self.gamma)
+        if self.alpha is None:  # QFL: summed over the classes, then weighted and reduced per anchor
+            loss = loss.sum(dim=1)
         if weight is not None:
             weight = weight.float()
-            loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
+            loss = loss * (weight[:, None] if weight.dim() < loss.dim() else weight)
         valid = torch.ones_like(loss, dtype=torch.bool)
         return self.loss_weight * reduce_loss(loss, valid, reduction, avg_factor, False)
 
@@ -105,7 +110,7 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
                              "mode='snapshot'.")
         if previous is None or previous.alpha == 0 or previous.logits is None:
             return onehot
-        prev = self._next_logits(logits.shape).float()
+        prev = self._next_logits(logits.shape[0] if self.flatten_levels else None).float()
         if prev.dim() == 4:  # (N, A*C, H, W), as the head outputs it
             prev = prev.permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
         if prev.shape != logits.shape:
@@ -137,11 +142,11 @@ class PSKDQualityFocalLoss(PSKDFocalLoss):
     """
 
     def __init__(self, use_sigmoid: bool = True, beta: float = 2.0, activated: bool = False,
-                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+                 loss_weight: float = 1.0, reduction: str = 'mean', flatten_levels: bool = False) -> None:
         if activated:
             raise ValueError('PSKDQualityFocalLoss takes logits (activated=False), as GFL and RTMDet give.')
         super().__init__(use_sigmoid=use_sigmoid, gamma=beta, alpha=None, loss_weight=loss_weight,
-                         reduction=reduction)
+                         reduction=reduction, flatten_levels=flatten_levels)
         self.beta = beta
         self.activated = activated
 
