@@ -57,6 +57,17 @@ def configure_amp(cfg: Config) -> None:
         cfg.optim_wrapper.pop('loss_scale', None)
 
 
+def finish_distributed() -> None:
+    """End a distributed run in step: every process waits for the others (rank 0 may still be writing
+    the student export) before the process group is destroyed. Without it a process that exits first can
+    abort the others' gloo threads at interpreter exit ("terminate called without an active exception",
+    seen once in CI); torch also asks for ``destroy_process_group`` at the end."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def configure_cpu_distributed(cfg: Config) -> None:
     """Let ``torchrun`` (``tools/dist_train.sh``) run on machines without a GPU, with gloo.
 

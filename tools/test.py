@@ -15,7 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import add_common_args, configure_cpu_distributed, load_config
+from mmkd_plugin.tools_common import add_common_args, configure_cpu_distributed, finish_distributed, load_config
 
 
 def parse_args():
@@ -38,6 +38,7 @@ def main():
             raise ValueError('--out must end with .pkl or .pickle')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401  stack fixes and registration, also for plain mmdet/mmseg configs
 from mmkd_plugin.tools_common import (add_common_args, configure_amp, configure_cpu_distributed,
-                                      load_config)
+                                      finish_distributed, load_config)
 
 
 def parse_args():
@@ -44,6 +44,7 @@ def main():
 
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

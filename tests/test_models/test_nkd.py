@@ -169,7 +169,7 @@ def test_seg_labels_reach_the_loss(tmp_path):
 def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
     model = build_light(RETINA_CFG, str(tmp_path), 'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py')
     losses, _ = run_loss(model, packed_det_batch((128, 160), boxes_per_image=(3, 2)))
-    level = model.distiller.student_recorders.get_recorder('level')
+    level = model.distiller.student_recorders.get_recorder('head')  # DenseHeadLogitDistiller's names
     teacher = model.distiller.teacher_recorders.get_recorder('logits')
     total, positives = 0.0, 0
     for lvl in range(5):
@@ -186,7 +186,7 @@ def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
             positives += 1
     assert positives == avg_factor > 0
     distill = sum(v for k, v in losses.items() if k.startswith('distill.loss_nkd'))
-    weight = model.distiller.distill_losses['loss_nkd_p3'].loss_weight
+    weight = model.distiller.distill_losses['loss_nkd_l0'].loss_weight
     assert weight == 0.1  # the config's (tuned) weight, the same on every level
     assert distill.item() == pytest.approx(weight * total / avg_factor, rel=1e-4)
 
