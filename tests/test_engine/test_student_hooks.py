@@ -146,3 +146,21 @@ def test_only_the_callbacks_a_hook_implements_are_redirected():
     redirect_to_student(check, torch.nn.Linear(1, 1))
     assert {'before_run', 'before_save_checkpoint', 'after_load_checkpoint'} <= set(vars(ema))
     assert 'before_train_epoch' in vars(check) and 'after_load_checkpoint' not in vars(check)
+
+
+def test_pskd_snapshot_is_the_raw_student_when_ema_is_on(synthetic_coco, tmp_path):
+    """PS-KD on RTMDet-tiny with RTMDet's EMAHook (configs/pskd/pskd_rtmdet-tiny_300e_coco.py's recipe),
+    validating every epoch: the snapshot taken at the start of epoch 2 holds the raw weights of the end of
+    epoch 1 (saved in epoch_1.pth's ema_state_dict), not the averaged ones EMA swaps in for validation."""
+    rtmdet = osp.join(TEST_CONFIGS, 'rtmdet-tiny_synthetic-coco.py')
+    cfg = runner_cfg(rtmdet, str(tmp_path), synthetic_coco['data_root'], 2)
+    cfg.train_cfg.val_interval = 1
+    cfg.model.bbox_head.loss_cls = dict(type='mmrazor.PSKDQualityFocalLoss', use_sigmoid=True, beta=2.0)
+    cfg.default_hooks.pskd = dict(type='PSKDHook', alpha_T=0.2, mode='snapshot')
+    run(cfg)
+    first = torch.load(str(tmp_path / 'epoch_1.pth'), weights_only=False)
+    snapshot = torch.load(str(tmp_path / 'epoch_2.pth'), weights_only=False)['pskd']['snapshot']
+    assert snapshot.keys() == first['state_dict'].keys()
+    for key, value in snapshot.items():
+        assert torch.equal(value, first['ema_state_dict']['module.' + key]), key  # the raw weights
+    assert any(not torch.equal(v, first['state_dict'][k]) for k, v in snapshot.items() if v.is_floating_point())
