@@ -51,11 +51,9 @@ def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> No
             f'fresh optimizer, use load_from={filename} without --resume.')
 
 
-def check_resumable(model, filename: str, checkpoint: dict = None) -> None:
-    """Raise ``ValueError`` if ``model`` distils and ``filename`` holds no ``architecture.*`` weights."""
-    if not (hasattr(model, 'architecture') and hasattr(model, 'distiller')):
-        return
-    if any(k.startswith('architecture.') for k in _state_keys(checkpoint or _read(filename))):
+def check_resumable(checkpoint: dict, filename: str) -> None:
+    """Raise ``ValueError`` if the checkpoint ``filename`` holds no ``architecture.*`` weights."""
+    if any(k.startswith('architecture.') for k in _state_keys(checkpoint)):
         return
     raise ValueError(
         f'--resume {filename}: this is a plain model checkpoint (no architecture.* weights), not one '
@@ -65,7 +63,8 @@ def check_resumable(model, filename: str, checkpoint: dict = None) -> None:
 
 
 def apply() -> None:
-    """Wrap ``Runner.resume`` with :func:`check_resumable`. Idempotent."""
+    """Wrap ``Runner.resume`` with :func:`check_resumable` and :func:`check_optimizer_groups`, for
+    distillation algorithms (a student ``architecture`` and a ``distiller``). Idempotent."""
     if getattr(Runner.resume, '_mmkd_checks_checkpoint', False):
         return
     original = Runner.resume
@@ -75,7 +74,7 @@ def apply() -> None:
         model = self.model.module if is_model_wrapper(self.model) else self.model
         if hasattr(model, 'architecture') and hasattr(model, 'distiller'):
             checkpoint = _read(filename)
-            check_resumable(model, filename, checkpoint)
+            check_resumable(checkpoint, filename)
             check_optimizer_groups(self.optim_wrapper, checkpoint, filename)
         return original(self, filename, *args, **kwargs)
 

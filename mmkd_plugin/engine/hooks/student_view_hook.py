@@ -9,7 +9,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.utils import is_method_overridden
 
-STUDENT_PREFIX = 'architecture.'
+from ..student_checkpoint import STUDENT_PREFIX
 
 # Hooks of MMEngine, MMDetection and MMSegmentation that reach into `runner.model` as if it were the
 # detector or segmentor itself (attributes, every module, every parameter, the checkpoint's keys).

@@ -122,10 +122,9 @@ class DenseHeadLogitDistiller(PerLevelDistiller):
         head = getattr(model, 'bbox_head', None)
         entry = next((c.__name__ for c in type(head).__mro__ if c.__name__ in HEAD_LOGITS), None)
         if entry != self.head:
+            fix = f'set head={entry!r}' if entry else 'HEAD_LOGITS does not cover it'
             raise ValueError(f'DenseHeadLogitDistiller(head={self.head!r}): the {role}\'s bbox_head is '
-                             f'{type(head).__name__}; set head={entry!r}' if entry else
-                             f'DenseHeadLogitDistiller(head={self.head!r}): the {role}\'s bbox_head is '
-                             f'{type(head).__name__}, which HEAD_LOGITS does not cover.')
+                             f'{type(head).__name__}; {fix}.')
 
     def prepare_from_student(self, model) -> None:
         self._check_head(model, 'student')

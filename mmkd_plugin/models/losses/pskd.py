@@ -76,8 +76,8 @@ class PSKDTargetsMixin:
 
     - ``snapshot_source``: ``'outputs'``, the snapshot's ``mode='tensor'`` classification output (one
       tensor, or one per level: the loss's i-th call takes level i, or a loss called once over all
-      levels takes them all flattened, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head run on the RoIs the
-      student sampled (a callable, evaluated when the loss asks);
+      levels takes them all flattened, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head
+      run on the RoIs the student sampled (a callable, evaluated when the loss asks);
     - ``supports_memory``: whether it can record one (C,) softmax row per sample for
       ``mode='memory'``.
     """
@@ -101,8 +101,8 @@ class PSKDTargetsMixin:
         if self.training and self.previous is None:
             raise RuntimeError(
                 f'{type(self).__name__} is training without PSKDHook, so it would train the plain '
-                "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the config "
-                '(the hook gives the loss its soft targets), or use the original loss.')
+                "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the "
+                'config (the hook gives the loss its soft targets), or use the original loss.')
 
     def _next_logits(self, all_levels_rows: Optional[int] = None) -> Tensor:
         """The snapshot logits for this call: level ``calls`` when there is one tensor per level; with
@@ -113,8 +113,7 @@ class PSKDTargetsMixin:
             if self.calls:
                 raise RuntimeError(f'{type(self).__name__}(flatten_levels=True) was called {self.calls + 1} '
                                    'times in one forward; it takes every level in one call (FCOS).')
-            num_classes = None if not logits else logits[0].shape[1]
-            flat = torch.cat([level.permute(0, 2, 3, 1).reshape(-1, num_classes) for level in logits])
+            flat = torch.cat([level.permute(0, 2, 3, 1).reshape(-1, level.shape[1]) for level in logits])
             if flat.shape[0] != all_levels_rows:
                 raise ValueError(f'flatten_levels=True: the snapshot\'s levels flatten to {flat.shape[0]} rows, '
                                  f'the loss got {all_levels_rows}; it is for heads that call their loss once '
