@@ -309,8 +309,10 @@ def test_bf16_autocast_and_bf16_inputs_run(setting):
 
 @pytest.mark.parametrize('channels', [32, 19])
 def test_attention_takes_the_fused_kernel(channels):
-    """The HW x HW matrix is never stored: SDPA's flash kernel runs, its math fallback never does."""
+    """With kernel='sdpa' the HW x HW matrix is never stored: SDPA's flash kernel runs, its math
+    fallback never does. (The CPU default, 'chunked': ``test_attention_summaries.py``.)"""
     loss = ACAMKDLoss(channels, channels, num_masks=4)
+    loss.fusion.kernel = 'sdpa'
     s = torch.randn(1, channels, 32, 48, requires_grad=True)
     t = torch.randn(1, channels, 32, 48)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True) as prof:
@@ -562,6 +564,9 @@ def test_kv_pooling_bounds_the_keys_and_keeps_the_full_resolution():
     attn = torch.softmax(q.transpose(1, 2) @ k / math.sqrt(q.shape[1]), dim=-1)
     fused = (v @ attn.transpose(1, 2)).view(2, 8, 8, 10)
     torch.testing.assert_close(loss.fusion(preds_T, preds_S), fused, rtol=1e-5, atol=1e-6)
+    pooled_fused, projected = loss.fusion.summaries(preds_T, preds_S, loss.masks.spatial_units)
+    torch.testing.assert_close(pooled_fused, fused.mean((2, 3)), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(projected, loss.masks.spatial_units @ fused.flatten(2), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match='kv_max_tokens'):
         ACAMKDLoss(8, 8, kv_max_tokens=0)
 

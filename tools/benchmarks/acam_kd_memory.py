@@ -5,8 +5,10 @@
 
 The default size is P3 of an 800x1333 image (stride 8, padded to 32: 100 x 168 = 16,800 tokens), C = 256.
 Each case runs in a fresh process, so that CPU peaks (the high-water mark of the resident set) do not mix;
-on CUDA the peak is ``torch.cuda.max_memory_allocated``. ``--with-math`` adds ACAM-KD with SDPA forced onto
-its math backend, i.e. what the HW x HW matrix costs (about 3.3 GB at the default size).
+on CUDA the peak is ``torch.cuda.max_memory_allocated``. ACAM-KD runs with both of STCA-FF's kernels
+(``STCAFusion(kernel=...)``): ``chunked`` (the CPU default) and ``sdpa`` (SDPA's fused kernels, the default
+elsewhere). ``--with-math`` adds ACAM-KD with SDPA forced onto its math backend, i.e. what the HW x HW
+matrix costs (about 3.3 GB at the default size).
 """
 import argparse
 import json
@@ -38,6 +40,7 @@ def _case(name: str, args: dict, queue) -> None:
             F.mse_loss(student, teacher).backward()
     else:
         loss = ACAMKDLoss(args['channels'], args['channels'], num_masks=6).to(device)
+        loss.fusion.kernel = 'chunked' if name == 'acam-kd (chunked)' else 'sdpa'
 
         def step():
             if name == 'acam-kd (math SDPA)':
@@ -82,7 +85,7 @@ def main() -> None:
     parser.add_argument('--with-math', action='store_true', help='also run SDPA on its math backend')
     parser.add_argument('--json', action='store_true', help='print one JSON line per case')
     args = vars(parser.parse_args())
-    cases = ['mse', 'acam-kd'] + (['acam-kd (math SDPA)'] if args['with_math'] else [])
+    cases = ['mse', 'acam-kd (chunked)', 'acam-kd (sdpa)'] + (['acam-kd (math SDPA)'] if args['with_math'] else [])
     ctx = mp.get_context('spawn')
     tokens = args['height'] * args['width']
     print(f"{args['batch']} x {args['channels']} x {args['height']} x {args['width']} ({tokens} tokens), "

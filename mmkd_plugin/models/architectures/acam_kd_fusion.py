@@ -10,6 +10,10 @@ contiguous last dimension; with C_q = C/2 for the query/key and C for the value 
 to the math path, which stores the full matrix (about 3.3 GB at P3 of an 800x1333 image). So the
 query and key are zero-padded to the value width: the padded dimensions add 0 to every score, and the
 scale is passed explicitly as ``1/sqrt(C_q)``, so the result is exactly the unpadded attention.
+
+The masks read F_fused only through its spatial mean and its projection on the spatial selection units,
+so ``STCAFusion.summaries`` (what ``ACAMKDLoss`` calls) can compute those two directly, with a value M
+wide instead of C and no padding (``attention_summaries``); it does on CPU, where that is faster.
 """
 import math
 from typing import Optional, Tuple
@@ -18,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention_summaries import attention_summaries
+
 CHANNEL_MASK_MODES = ('literal', 'elementwise')
+FUSION_KERNELS = ('auto', 'chunked', 'sdpa')
 
 
 KERNEL_ALIGNMENT = 8  # CUDA's fused kernels want head widths divisible by 8 (4 for fp32 on sm80+)
@@ -108,10 +115,16 @@ class STCAFusion(nn.Module):
             smallest with HW / s^2 <= kv_max_tokens) before K and V, so a level costs
             O(HW x kv_max_tokens) instead of O(HW^2); queries (and the fused map) keep the teacher's full
             resolution. For P2 of Faster R-CNN at 800x1333 (66,800 positions). Ours, not the paper's.
+        kernel: how ``summaries`` computes what the masks read: ``'sdpa'`` (the fused map through SDPA's
+            fused kernels, then its mean and projection), ``'chunked'`` (``attention_summaries``: the
+            two summaries directly, a chunk of queries at a time, the value M wide instead of C) or
+            ``'auto'`` (default: chunked on CPU, where it is about 1.8x faster than SDPA's CPU flash
+            kernel; SDPA on other devices, where the fused kernels were written for this). Equal
+            results either way, up to float rounding.
     """
 
     def __init__(self, channels: int, query_channels: Optional[int] = None,
-                 kv_max_tokens: Optional[int] = None) -> None:
+                 kv_max_tokens: Optional[int] = None, kernel: str = 'auto') -> None:
         super().__init__()
         query_channels = query_channels or max(1, channels // 2)
         if not 0 < query_channels <= channels:
@@ -119,6 +132,9 @@ class STCAFusion(nn.Module):
                              f'got {query_channels}; leave it None for C/2.')
         if kv_max_tokens is not None and kv_max_tokens < 1:
             raise ValueError(f'kv_max_tokens must be a positive token count or None, got {kv_max_tokens}.')
+        if kernel not in FUSION_KERNELS:
+            raise ValueError(f'kernel must be one of {FUSION_KERNELS}, got {kernel!r}.')
+        self.kernel = kernel
         self.channels = channels
         self.query_channels = query_channels
         self.kv_max_tokens = kv_max_tokens
@@ -129,14 +145,42 @@ class STCAFusion(nn.Module):
     def forward(self, teacher: torch.Tensor, student: torch.Tensor) -> torch.Tensor:
         """Fuse (N, C, H, W) teacher and student features into an (N, C, H, W) feature."""
         n, c, h, w = teacher.shape
-        t_tokens = teacher.flatten(2).transpose(1, 2)  # (N, HW, C)
-        stride = self.kv_stride(h, w)
+        fused = fused_cross_attention(*self._tokens(teacher, student), scale=self.scale)
+        return fused.transpose(1, 2).reshape(n, c, h, w)
+
+    def summaries(self, teacher: torch.Tensor, student: torch.Tensor,
+                  readout: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """What ASCM reads of F_fused: its spatial mean and its projection on ``readout``'s rows.
+
+        Args:
+            teacher, student: (N, C, H, W) features (the student aligned to the teacher).
+            readout: (M, C), the spatial selection units m_s.
+
+        Returns:
+            ``(pooled, projected)``: (N, C) = spatial mean of F_fused, (N, M, HW) = m_s F_fused.
+        """
+        kernel = self.kernel
+        if kernel == 'auto':
+            kernel = 'chunked' if teacher.device.type == 'cpu' else 'sdpa'
+        if kernel == 'chunked':
+            pooled, projected = attention_summaries(*self._tokens(teacher, student), readout, self.scale)
+            return pooled, projected.transpose(1, 2)
+        fused = self(teacher, student).flatten(2)  # (N, C, HW)
+        return fused.mean(dim=2), torch.matmul(readout.to(fused.dtype), fused)
+
+    @property
+    def scale(self) -> float:
+        return 1.0 / math.sqrt(self.query_channels)
+
+    def _tokens(self, teacher: torch.Tensor,
+                student: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(N, HW, C_q) queries, (N, L_kv, C_q) keys and (N, L_kv, C) values."""
+        stride = self.kv_stride(*teacher.shape[2:])
         if stride > 1:
             student = F.avg_pool2d(student, stride, stride, ceil_mode=True)
+        t_tokens = teacher.flatten(2).transpose(1, 2)  # (N, HW, C)
         s_tokens = student.flatten(2).transpose(1, 2)
-        fused = fused_cross_attention(self.query(t_tokens), self.key(s_tokens), self.value(s_tokens),
-                                      scale=1.0 / math.sqrt(self.query_channels))
-        return fused.transpose(1, 2).reshape(n, c, h, w)
+        return self.query(t_tokens), self.key(s_tokens), self.value(s_tokens)
 
     def kv_stride(self, h: int, w: int) -> int:
         """The pooling stride of the key/value map (1: no pooling)."""
@@ -184,10 +228,15 @@ class ASCMasks(nn.Module):
         Returns:
             ``(channel_masks, spatial_masks)``: (N, M, C) and (N, M, H, W), float32, in (0, 1).
         """
-        n, c, h, w = fused.shape
-        pooled = fused.mean(dim=(2, 3))  # (N, C)
+        flat = fused.flatten(2)
+        projected = torch.matmul(self.spatial_units.to(fused.dtype), flat)
+        return self.from_summaries(flat.mean(dim=2), projected, fused.shape[2:])
+
+    def from_summaries(self, pooled: torch.Tensor, projected: torch.Tensor,
+                       size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Masks from F_fused's (N, C) spatial mean and its (N, M, HW) projection m_s F_fused
+        (``STCAFusion.summaries``); ``size`` is (H, W). Same returns as ``forward``."""
         channel_logits = self.channel_units[None] * pooled.float()[:, None, :]  # (N, M, C), fp32: tiny
-        spatial_logits = torch.matmul(self.spatial_units.to(fused.dtype), fused.flatten(2))
         # The sigmoid runs in float32 so that bf16/fp16 logits do not round the masks to 0 or 1.
         return (channel_logits.sigmoid(),
-                spatial_logits.float().sigmoid().view(n, -1, h, w))
+                projected.float().sigmoid().view(projected.shape[0], -1, *size))
