@@ -100,9 +100,9 @@ def build_hard(**overrides):
     cfg = Config.fromfile(HARD_COCO)
     cfg.model.update(overrides)
     import tempfile
-    with DefaultScope.overwrite_default_scope('mmrazor'):
-        model = MODELS.build(offline_model_cfg(cfg, tempfile.mkdtemp()))
-    model.init_weights()
+    with tempfile.TemporaryDirectory() as tmp, DefaultScope.overwrite_default_scope('mmrazor'):
+        model = MODELS.build(offline_model_cfg(cfg, tmp))
+        model.init_weights()
     return model
 
 
