@@ -39,6 +39,36 @@ def test_values_and_gradients_match_the_explicit_attention(max_chunk_elements):
         lambda *x: attention_summaries(*x, scale, max_chunk_elements), (query, key, value, readout))
 
 
+@pytest.mark.parametrize('used', ['pooled', 'projected'])
+def test_one_output_alone_and_a_strided_gradient(used):
+    """The backward gets a zero gradient for the unused output, and a non-contiguous one for the other."""
+    query, key, value, readout = inputs(l_q=13, l_kv=5)
+    pooled, projected = attention_summaries(query, key, value, readout, 0.7, max_chunk_elements=2 * 5 * 4)
+    e_pooled, e_projected = naive_summaries(query, key, value, readout, 0.7)
+    got, expected = (pooled, e_pooled) if used == 'pooled' else (projected.transpose(1, 2), e_projected.transpose(1, 2))
+    weight = torch.randn(expected.shape[::-1], dtype=expected.dtype).transpose(0, -1)  # strided
+    tensors = (query, key, value) if used == 'pooled' else (query, key, value, readout)
+    grads = torch.autograd.grad((got * weight).sum(), tensors)
+    expected_grads = torch.autograd.grad((expected * weight).sum(), tensors)
+    for g, e in zip(grads, expected_grads):
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+def test_pooled_keys_and_values_give_the_sdpa_gradients():
+    torch.manual_seed(0)
+    loss = ACAMKDLoss(8, 8, num_masks=3, kv_max_tokens=12).double()
+    s = torch.randn(2, 8, 8, 10, dtype=torch.float64, requires_grad=True)
+    t = torch.randn(2, 8, 8, 10, dtype=torch.float64)
+    grads = {}
+    for kernel in ('chunked', 'sdpa'):
+        loss.fusion.kernel = kernel
+        pooled, projected = loss.fusion.summaries(t, s, loss.masks.spatial_units)
+        grads[kernel] = torch.autograd.grad(pooled.sin().sum() + projected.cos().sum(),
+                                            [s] + list(loss.fusion.parameters()) + [loss.masks.spatial_units])
+    for a, b in zip(grads['chunked'], grads['sdpa']):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_chunked_and_sdpa_kernels_give_the_same_loss_and_gradients():
     torch.manual_seed(0)
     loss = ACAMKDLoss(8, 16, num_masks=4, channel_mask='elementwise')
@@ -54,7 +84,8 @@ def test_chunked_and_sdpa_kernels_give_the_same_loss_and_gradients():
         results[kernel] = [value.detach(), s.grad.clone()] + [p.grad.clone() for p in loss.parameters()]
     for a, b in zip(results['chunked'], results['sdpa']):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
-    assert loss.fusion.kernel == 'sdpa' and ACAMKDLoss(8, 8).fusion.kernel == 'auto'
+    assert ACAMKDLoss(8, 8).fusion.kernel == 'auto'
+    assert ACAMKDLoss(8, 8, attention_kernel='sdpa').fusion.kernel == 'sdpa'
 
 
 def test_the_cpu_default_never_stores_the_attention_matrix():
@@ -83,6 +114,9 @@ def test_bf16_autocast_computes_in_float32():
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='kernel'):
-        ACAMKDLoss(8, 8).fusion.__class__(8, kernel='flash')
+        ACAMKDLoss(8, 8, attention_kernel='flash')
     with pytest.raises(ValueError, match='max_chunk_elements'):
         attention_summaries(*inputs(), 1.0, max_chunk_elements=0)
+    query, key, value, readout = inputs()
+    pooled, projected = attention_summaries(query[:0], key[:0], value[:0], readout, 1.0)  # an empty batch
+    assert pooled.shape == (0, 5) and projected.shape == (0, 11, 4)

@@ -157,14 +157,15 @@ class STCAFusion(nn.Module):
             readout: (M, C), the spatial selection units m_s.
 
         Returns:
-            ``(pooled, projected)``: (N, C) = spatial mean of F_fused, (N, M, HW) = m_s F_fused.
+            ``(pooled, projected)``: (N, C) = spatial mean of F_fused, (N, M, HW) = m_s F_fused; float32
+            from the chunked kernel, the autocast dtype from SDPA.
         """
         kernel = self.kernel
         if kernel == 'auto':
             kernel = 'chunked' if teacher.device.type == 'cpu' else 'sdpa'
         if kernel == 'chunked':
             pooled, projected = attention_summaries(*self._tokens(teacher, student), readout, self.scale)
-            return pooled, projected.transpose(1, 2)
+            return pooled, projected.transpose(1, 2).contiguous()
         fused = self(teacher, student).flatten(2)  # (N, C, HW)
         return fused.mean(dim=2), torch.matmul(readout.to(fused.dtype), fused)
 

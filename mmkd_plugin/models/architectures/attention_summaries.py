@@ -12,8 +12,8 @@ so the attention runs with a value of width M (6) instead of C (256), and its gr
 C-wide product either. On CPU this is about 1.8x faster than SDPA's flash kernel on the full attention
 (whose CPU kernel also needs q/k zero-padded to the value's width), measured by
 ``tools/benchmarks/acam_kd_memory.py``. The rows of A are computed a chunk of queries at a time and
-recomputed in the backward pass, so at most 256 rows and ``max_chunk_elements`` scores exist at once:
-the L x L matrix is never stored.
+recomputed in the backward pass, in buffers of at most 256 rows and ``max_chunk_elements`` scores each
+(two in the forward pass, three in the backward; at least one row): the L x L matrix is never stored.
 
 Gradient (per query row i, p_i = softmax(s K q_i), outputs c = sum_i p_i and y_i = R^T p_i with
 R = V m_s^T): dp_i = dc + R dy_i; ds_i = p_i * (dp_i - p_i . dp_i) with p_i . dp_i = p_i . dc + y_i . dy_i;
@@ -23,8 +23,9 @@ from typing import Tuple
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 22  # scores held at once: 16 MB in float32
+DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 22  # scores per buffer: 16 MB in float32
 MAX_CHUNK_ROWS = 256  # query rows per chunk: as fast as larger chunks on CPU, and a fraction of L
 
 
@@ -32,7 +33,7 @@ def attention_summaries(query: Tensor, key: Tensor, value: Tensor, readout: Tens
                         max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS) -> Tuple[Tensor, Tensor]:
     """The query-mean and the readout projection of ``softmax(query @ key^T * scale) @ value``.
 
-    Computed in float32 (float64 for float64 inputs) whatever the autocast state.
+    Computed in float32 (float64 when ``value`` is float64) whatever the autocast state; no double backward.
 
     Args:
         query: (N, L_q, E_qk) tokens.
@@ -40,7 +41,8 @@ def attention_summaries(query: Tensor, key: Tensor, value: Tensor, readout: Tens
         value: (N, L_kv, E_v) tokens.
         readout: (M, E_v) rows to project the attention output on.
         scale: the score scale (``1/sqrt(E_qk)`` for the usual attention).
-        max_chunk_elements: at most this many scores (N x rows x L_kv, rows <= 256) exist at once.
+        max_chunk_elements: the scores of one chunk (N x rows x L_kv, 1 <= rows <= 256) are at most
+            this many; the pass holds two or three such buffers.
 
     Returns:
         ``(pooled, projected)``: (N, E_v), the attention output averaged over the queries, and
@@ -52,7 +54,8 @@ def attention_summaries(query: Tensor, key: Tensor, value: Tensor, readout: Tens
     with torch.autocast(value.device.type, enabled=False):
         value = value.to(dtype)
         readout_values = torch.matmul(value, readout.to(dtype).t())  # (N, L_kv, M)
-        rows = max(1, min(MAX_CHUNK_ROWS, max_chunk_elements // (query.shape[0] * key.shape[1])))
+        rows = max(1, min(MAX_CHUNK_ROWS, query.shape[1],
+                          max_chunk_elements // max(1, query.shape[0] * key.shape[1])))
         column_sums, projected = _ChunkedAttentionSummaries.apply(
             query.to(dtype), key.to(dtype), readout_values, scale, rows)
         pooled = torch.bmm((column_sums / query.shape[1]).unsqueeze(1), value).squeeze(1)
@@ -63,7 +66,7 @@ def _attention_rows(query: Tensor, key: Tensor, scale: float, scores: Tensor, pr
     """softmax(query key^T scale) for a chunk of query rows, written into ``probs`` (N, rows, L_kv);
     ``scores`` is scratch of the same shape."""
     torch.bmm(query, key.transpose(1, 2), out=scores).mul_(scale)
-    return torch.ops.aten._softmax.out(scores, -1, False, out=probs)
+    return torch.softmax(scores, -1, out=probs)
 
 
 class _Scratch:
@@ -106,6 +109,7 @@ class _ChunkedAttentionSummaries(torch.autograd.Function):
         return column_sums, projected
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_sums: Tensor, grad_projected: Tensor):
         query, key, readout_values, projected = ctx.saved_tensors
         scale, rows = ctx.scale, ctx.rows

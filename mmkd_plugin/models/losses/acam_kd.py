@@ -91,6 +91,9 @@ class ACAMKDLoss(nn.Module):
         mass_target: the mean mask L_mass pulls every mask towards.
         kv_max_tokens: pool the student map for STCA-FF's key/value above this many positions
             (``STCAFusion``); None: never.
+        attention_kernel: how STCA-FF's attention is computed (``STCAFusion``'s ``kernel``): ``'auto'``
+            (default: ``'chunked'`` on CPU, ``'sdpa'`` elsewhere), ``'chunked'`` or ``'sdpa'``; equal up to
+            float rounding, they differ in speed.
         distance: ``'mse'`` (default; the paper's squared error) or ``'kl'`` (ours, for logits): the
             channel masks weigh CWD's per-class spatial KL, the spatial masks the per-pixel class KL
             (``kl_energies``), both at temperature ``tau`` and scaled by tau^2. Pair it with
@@ -127,6 +130,7 @@ class ACAMKDLoss(nn.Module):
                  mass_weight: float = 10.0,
                  mass_target: float = 0.5,
                  kv_max_tokens: Optional[int] = None,
+                 attention_kernel: str = 'auto',
                  distance: str = 'mse',
                  tau: float = 1.0,
                  resize: Optional[str] = None,
@@ -170,7 +174,7 @@ class ACAMKDLoss(nn.Module):
         self.mass_target = mass_target
         self.align = (nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
                       if student_channels != teacher_channels else nn.Identity())
-        self.fusion = STCAFusion(teacher_channels, query_channels, kv_max_tokens)
+        self.fusion = STCAFusion(teacher_channels, query_channels, kv_max_tokens, attention_kernel)
         self.masks = ASCMasks(teacher_channels, num_masks, channel_mask, init_std)
         self.last_stats: Dict[str, Tensor] = {}
         self._online_masks: Optional[Tuple[Tensor, Tensor]] = None
