@@ -105,6 +105,13 @@ class Crash(Hook):
             raise Interrupted
 
 
+def unique_name(prefix, work_dir):
+    """An experiment name no other test shares: MMEngine names its logger and visualizer instances
+    ``<experiment_name>_<timestamp to the second>`` and hands back an existing instance of that name, so two
+    tests' runs named alike in one second would write into the first test's work dir."""
+    return f'{prefix}_{osp.basename(osp.dirname(str(work_dir)))}_{osp.basename(str(work_dir))}'
+
+
 def toy_cfg(work_dir, mode='memory', max_epochs=3, batch_size=4, max_iters=None, **overrides):
     loop = (dict(by_epoch=True, max_epochs=max_epochs) if max_iters is None
             else dict(type='IterBasedTrainLoop', max_iters=max_iters))
@@ -117,7 +124,7 @@ def toy_cfg(work_dir, mode='memory', max_epochs=3, batch_size=4, max_iters=None,
         train_cfg=loop, optim_wrapper=dict(optimizer=SGD),
         custom_hooks=[dict(type='PSKDHook', alpha_T=ALPHA_T, mode=mode)],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
-        randomness=dict(seed=0), experiment_name=f'pskd_{osp.basename(str(work_dir))}'))
+        randomness=dict(seed=0), experiment_name=unique_name('pskd', work_dir)))
     cfg.merge_from_dict(overrides)
     return cfg
 
@@ -264,7 +271,7 @@ def seg_cfg(work_dir, data_root, **overrides):
     cfg.merge_from_dict(dict(
         work_dir=str(work_dir), val_cfg=None, val_dataloader=None, val_evaluator=None,
         test_cfg=None, test_dataloader=None, test_evaluator=None, randomness=dict(seed=0),
-        experiment_name=f'pskd_seg_{osp.basename(str(work_dir))}'))
+        experiment_name=unique_name('pskd_seg', work_dir)))
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=5)
     cfg.default_hooks.pskd.snapshot_interval = 2
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=3)
