@@ -89,16 +89,26 @@ def test_chunked_and_sdpa_kernels_give_the_same_loss_and_gradients():
 
 
 def test_the_cpu_default_never_stores_the_attention_matrix():
-    """'auto' on CPU runs the chunked path: no SDPA, no op sees a tensor the size of HW x HW / 8."""
-    loss = ACAMKDLoss(16, 16, num_masks=4)
-    s = torch.randn(1, 16, 48, 64, requires_grad=True)
-    t = torch.randn(1, 16, 48, 64)
+    """'auto' on CPU with C >= 8 M runs the chunked path: no SDPA, no op sees a tensor of HW x HW / 8."""
+    loss = ACAMKDLoss(32, 32, num_masks=4)
+    s = torch.randn(1, 32, 48, 64, requires_grad=True)
+    t = torch.randn(1, 32, 48, 64)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True) as prof:
         loss(s, t).backward()
     assert not any('scaled_dot_product' in e.key for e in prof.key_averages())
     tokens = 48 * 64
     biggest = max(math.prod(shape) for e in prof.events() for shape in (e.input_shapes or []) if shape)
     assert biggest <= 256 * tokens < tokens * tokens // 8
+
+
+@pytest.mark.parametrize('channels, num_masks, expected', [(256, 6, 'chunked'), (32, 4, 'chunked'),
+                                                           (31, 4, 'sdpa'), (19, 19, 'sdpa')])
+def test_auto_takes_the_chunked_kernel_for_wide_values_on_cpu(channels, num_masks, expected):
+    loss = ACAMKDLoss(channels, channels, num_masks=num_masks)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        loss(torch.randn(1, channels, 6, 5), torch.randn(1, channels, 6, 5))
+    used_sdpa = any('scaled_dot_product' in e.key for e in prof.key_averages())
+    assert used_sdpa == (expected == 'sdpa')
 
 
 def test_bf16_autocast_computes_in_float32():

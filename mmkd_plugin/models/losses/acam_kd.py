@@ -92,8 +92,8 @@ class ACAMKDLoss(nn.Module):
         kv_max_tokens: pool the student map for STCA-FF's key/value above this many positions
             (``STCAFusion``); None: never.
         attention_kernel: how STCA-FF's attention is computed (``STCAFusion``'s ``kernel``): ``'auto'``
-            (default: ``'chunked'`` on CPU, ``'sdpa'`` elsewhere), ``'chunked'`` or ``'sdpa'``; equal up to
-            float rounding, they differ in speed.
+            (default: ``'chunked'`` on CPU when C >= 8 M, ``'sdpa'`` otherwise), ``'chunked'`` or
+            ``'sdpa'``; equal up to float rounding, they differ in speed.
         distance: ``'mse'`` (default; the paper's squared error) or ``'kl'`` (ours, for logits): the
             channel masks weigh CWD's per-class spatial KL, the spatial masks the per-pixel class KL
             (``kl_energies``), both at temperature ``tau`` and scaled by tau^2. Pair it with
