@@ -307,6 +307,16 @@ def test_bf16_autocast_and_bf16_inputs_run(setting):
     torch.testing.assert_close(out_bf16, loss(preds_S, preds_T), rtol=0.05, atol=0.05)
 
 
+def test_a_float64_model_gives_a_float32_loss():
+    loss = ACAMKDLoss(6, 8, num_masks=3).double()
+    preds_S, preds_T = (x.double() for x in features())
+    preds_S.requires_grad_()
+    value = loss(preds_S, preds_T)
+    value.backward()
+    assert value.dtype == torch.float32 and preds_S.grad.dtype == torch.float64
+    assert torch.isfinite(preds_S.grad).all() and loss.masks.channel_units.grad.dtype == torch.float64
+
+
 @pytest.mark.parametrize('channels', [32, 19])
 def test_attention_takes_the_fused_kernel(channels):
     """With kernel='sdpa' the HW x HW matrix is never stored: SDPA's flash kernel runs, its math

@@ -243,7 +243,7 @@ class ASCMasks(nn.Module):
                        size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Masks from F_fused's (N, C) spatial mean and its (N, M, HW) projection m_s F_fused
         (``STCAFusion.summaries``); ``size`` is (H, W). Same returns as ``forward``."""
-        channel_logits = self.channel_units[None] * pooled.float()[:, None, :]  # (N, M, C), fp32: tiny
+        channel_logits = self.channel_units.float()[None] * pooled.float()[:, None, :]  # (N, M, C), fp32: tiny
         # The sigmoid runs in float32 so that bf16/fp16 logits do not round the masks to 0 or 1.
         return (channel_logits.sigmoid(),
                 projected.float().sigmoid().view(projected.shape[0], -1, *size))
