@@ -6,8 +6,8 @@
 The default size is P3 of an 800x1333 image (stride 8, padded to 32: 100 x 168 = 16,800 tokens), C = 256.
 Each case runs in a fresh process, so that CPU peaks (the high-water mark of the resident set) do not mix;
 on CUDA the peak is ``torch.cuda.max_memory_allocated``. ACAM-KD runs with both of STCA-FF's kernels
-(``STCAFusion(kernel=...)``): ``chunked`` (the CPU default) and ``sdpa`` (SDPA's fused kernels, the default
-elsewhere). ``--with-math`` adds ACAM-KD with SDPA forced onto its math backend, i.e. what the HW x HW
+(``ACAMKDLoss(attention_kernel=...)``): ``chunked`` (the CPU default at this width, C >= 8 M) and ``sdpa``
+(SDPA's fused kernels, the default for narrow values and on other devices). ``--with-math`` adds ACAM-KD with SDPA forced onto its math backend, i.e. what the HW x HW
 matrix costs (about 3.3 GB at the default size).
 """
 import argparse
@@ -39,8 +39,8 @@ def _case(name: str, args: dict, queue) -> None:
         def step():
             F.mse_loss(student, teacher).backward()
     else:
-        loss = ACAMKDLoss(args['channels'], args['channels'], num_masks=6).to(device)
-        loss.fusion.kernel = 'chunked' if name == 'acam-kd (chunked)' else 'sdpa'
+        kernel = 'chunked' if name == 'acam-kd (chunked)' else 'sdpa'
+        loss = ACAMKDLoss(args['channels'], args['channels'], num_masks=6, attention_kernel=kernel).to(device)
 
         def step():
             if name == 'acam-kd (math SDPA)':

@@ -229,20 +229,18 @@ class ASCMasks(nn.Module):
         self.channel_units = nn.Parameter(torch.empty(num_masks, unit_width).normal_(0, init_std))
         self.spatial_units = nn.Parameter(torch.empty(num_masks, channels).normal_(0, init_std))
 
-    def forward(self, fused: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Masks from an (N, C, H, W) fused feature.
+    def forward(self, pooled: torch.Tensor, projected: torch.Tensor,
+                size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Masks from what they read of F_fused (``STCAFusion.summaries``).
+
+        Args:
+            pooled: (N, C), v = the spatial mean of F_fused.
+            projected: (N, M, HW), m_s z = F_fused projected on the spatial units.
+            size: (H, W).
 
         Returns:
             ``(channel_masks, spatial_masks)``: (N, M, C) and (N, M, H, W), float32, in (0, 1).
         """
-        flat = fused.flatten(2)
-        projected = torch.matmul(self.spatial_units.to(fused.dtype), flat)
-        return self.from_summaries(flat.mean(dim=2), projected, fused.shape[2:])
-
-    def from_summaries(self, pooled: torch.Tensor, projected: torch.Tensor,
-                       size: Tuple[int, int]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Masks from F_fused's (N, C) spatial mean and its (N, M, HW) projection m_s F_fused
-        (``STCAFusion.summaries``); ``size`` is (H, W). Same returns as ``forward``."""
         channel_logits = self.channel_units.float()[None] * pooled.float()[:, None, :]  # (N, M, C), fp32: tiny
         # The sigmoid runs in float32 so that bf16/fp16 logits do not round the masks to 0 or 1.
         return (channel_logits.sigmoid(),

@@ -182,7 +182,7 @@ class ACAMKDLoss(nn.Module):
     def generate_masks(self, aligned_student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
         """(N, M, C) channel and (N, M, H, W) spatial masks from aligned student and teacher features."""
         pooled, projected = self.fusion.summaries(teacher, aligned_student, self.masks.spatial_units)
-        return self.masks.from_summaries(pooled, projected, teacher.shape[2:])
+        return self.masks(pooled, projected, teacher.shape[2:])
 
     def prepare(self, preds_S: Tensor, preds_T: Tensor) -> Tuple[Tensor, Tensor]:
         """f_align(F^S) and F^T (detached) as the masks and the error see them: in the parameters' dtype
