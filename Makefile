@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo data clean
+.PHONY: install test test-numerics demo data clean
 
 $(VENV)/.installed: tools/install.sh requirements/constraints.txt requirements/runtime.txt requirements/tests.txt setup.py
 	VENV=$(VENV) bash tools/install.sh
@@ -12,6 +12,10 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest tests -q
+
+# The tests that assert where training ends, under another CPU's code paths (mmkd_devtools/numerics/paths.py).
+test-numerics: install
+	MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=default $(PY) -m pytest tests -q -m numerics
 
 demo: install
 	$(PY) tools/demo.py

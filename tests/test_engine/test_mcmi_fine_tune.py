@@ -127,6 +127,7 @@ def test_export_is_a_teacher_checkpoint_that_changed(full_run, teacher_ckpt):
     assert not torch.equal(tuned.state_dict()[weight], original.state_dict()[weight])
 
 
+@pytest.mark.numerics
 def test_the_mcmi_term_raises_the_teachers_cmi(tmp_path, synthetic_cityscapes, teacher_ckpt):
     data_root = synthetic_cityscapes['data_root']
     exports = {}

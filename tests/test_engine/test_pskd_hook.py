@@ -171,6 +171,7 @@ def official_loop(init_state, epochs, batch, mode='memory'):
     return losses, all_predictions, model.state_dict()
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize('mode', ['memory', 'snapshot'])
 def test_runner_reproduces_the_official_loop(tmp_path, mode):
     cfg = toy_cfg(tmp_path / mode, mode=mode)

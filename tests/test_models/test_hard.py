@@ -161,11 +161,13 @@ def stepped(batch, teacher_weight, steps=3):
     return before, dict(objective(model, data), teacher_fixed=teacher_task_at(model, data, first_labels))
 
 
+@pytest.mark.numerics
 def test_augmentor_steps_raise_the_disagreement(batch):
     before, after = stepped(batch, teacher_weight=0.0)
     assert after['disagreement'] > before['disagreement'], (before, after)
 
 
+@pytest.mark.numerics
 def test_the_constraint_lowers_the_teachers_task_loss(batch):
     # A random teacher's task loss is about 200x less sensitive to the transforms than the ACAM-KD loss
     # (gradient norms 0.013 and 2.6 here): a weight of 1e4 lets the constraint lead.

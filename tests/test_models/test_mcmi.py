@@ -103,6 +103,7 @@ def test_anchor_levels_share_one_table_and_skip_negatives():
                                rtol=1e-5)
 
 
+@pytest.mark.numerics
 def test_a_step_on_the_loss_moves_predictions_away_from_their_centroid():
     loss = MCMILoss(num_classes=C, loss_weight=1.0)
     logits, labels = seg_inputs(4)
