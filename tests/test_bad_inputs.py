@@ -109,6 +109,22 @@ def test_resume_from_a_plain_model_checkpoint_is_refused(synthetic_coco, tmp_pat
         run(cfg)
 
 
+def test_resume_from_a_weights_only_distillation_checkpoint_is_refused(synthetic_coco, tmp_path, distill_cfg,
+                                                                      teacher_ckpt):
+    """A distillation checkpoint as model zoos publish it: ``state_dict`` and ``meta``, no training state
+    (MMEngine's resume fails with ``KeyError: 'message_hub'``)."""
+    path = str(tmp_path / 'published.pth')
+    torch.save(dict(state_dict=build(distill_cfg, teacher_ckpt).state_dict(), meta=dict(epoch=24, iter=24)), path)
+    cfg = runner_cfg(CWD_CFG, str(tmp_path / 'run'), synthetic_coco['data_root'], 1)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.resume, cfg.load_from = True, path
+    with pytest.raises(ValueError, match=r'--resume .*published\.pth: it holds weights only \(meta, state_dict; '
+                                         r'no optimizer, message_hub, param_schedulers; .*use '
+                                         r'load_from=.*published\.pth \(--cfg-options load_from=\.\.\.\) '
+                                         'without --resume'):
+        run(cfg)
+
+
 def test_load_from_a_plain_student_checkpoint_initialises_the_student(distill_cfg, teacher_ckpt, tmp_path,
                                                                       logged):
     from mmdet.registry import MODELS as DET_MODELS

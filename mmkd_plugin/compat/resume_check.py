@@ -7,7 +7,8 @@ student ``architecture`` and a ``distiller``), the checkpoint's keys are read fi
 large file costs nothing) and a plain model checkpoint is refused with what to do instead. So is a
 checkpoint whose optimizer has other parameter groups than this run's (checkpoints written before
 ``DistillOptimWrapperConstructor`` held the frozen teacher in the optimizer; a changed ``paramwise_cfg``),
-before anything is loaded.
+before anything is loaded, and a distillation checkpoint that holds weights only (``state_dict`` and ``meta``,
+as model zoos publish them), on which MMEngine would fail with ``KeyError: 'message_hub'``.
 """
 import functools
 
@@ -62,9 +63,26 @@ def check_resumable(checkpoint: dict, filename: str) -> None:
         '(--cfg-options load_from=...) without --resume.')
 
 
+def check_training_state(checkpoint: dict, filename: str) -> None:
+    """Raise ``ValueError`` if ``filename`` lacks the training state ``Runner.resume`` reads (``message_hub``,
+    ``meta`` with ``epoch`` and ``iter``)."""
+    meta = checkpoint.get('meta')
+    if 'message_hub' in checkpoint and isinstance(meta, dict) and {'epoch', 'iter'} <= set(meta):
+        return
+    lacks = [k for k in ('optimizer', 'message_hub', 'param_schedulers') if k not in checkpoint]
+    if not isinstance(meta, dict) or not {'epoch', 'iter'} <= set(meta):
+        lacks.append("meta's epoch/iter")
+    what = 'weights only' if 'optimizer' not in checkpoint else 'an incomplete training state'
+    raise ValueError(
+        f'--resume {filename}: it holds {what} ({", ".join(sorted(map(str, checkpoint)))}; no '
+        f'{", ".join(lacks)}; published checkpoints are like that), so there is no training state to resume. To '
+        f'start from its weights, use load_from={filename} (--cfg-options load_from=...) without --resume.')
+
+
 def apply() -> None:
-    """Wrap ``Runner.resume`` with :func:`check_resumable` and :func:`check_optimizer_groups`, for
-    distillation algorithms (a student ``architecture`` and a ``distiller``). Idempotent."""
+    """Wrap ``Runner.resume`` with :func:`check_resumable`, :func:`check_training_state` and
+    :func:`check_optimizer_groups`, for distillation algorithms (a student ``architecture`` and a
+    ``distiller``). Idempotent."""
     if getattr(Runner.resume, '_mmkd_checks_checkpoint', False):
         return
     original = Runner.resume
@@ -75,6 +93,7 @@ def apply() -> None:
         if hasattr(model, 'architecture') and hasattr(model, 'distiller'):
             checkpoint = _read(filename)
             check_resumable(checkpoint, filename)
+            check_training_state(checkpoint, filename)
             check_optimizer_groups(self.optim_wrapper, checkpoint, filename)
         return original(self, filename, *args, **kwargs)
 

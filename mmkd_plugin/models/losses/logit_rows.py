@@ -71,6 +71,21 @@ def logits_to_rows(preds: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
     return preds.permute(0, 2, 3, 1).reshape(-1, channels), labels.reshape(-1)
 
 
+def shape_fix(shape_S, shape_T) -> str:
+    """What to do about student and teacher logits of different shapes (for a loss's error message).
+
+    Only the class dimension (dim 1) differing means the models predict different class sets (a 21-class VOC
+    teacher, a 19-class Cityscapes student), which no resize or projection makes comparable.
+    """
+    if len(shape_S) == len(shape_T) and len(shape_S) >= 2 and shape_S[1] != shape_T[1] and \
+            [s for i, s in enumerate(shape_S) if i != 1] == [t for i, t in enumerate(shape_T) if i != 1]:
+        return (f'their class dimensions differ ({shape_S[1]} vs {shape_T[1]}): the student and the teacher '
+                'predict different class sets (or, in an anchor head, different anchors per position), so their '
+                "logits cannot be compared class by class. Use a teacher trained on the student's classes, or "
+                'distil features instead of logits.')
+    return 'record the same layer of both models (the same record_idx and data_idx).'
+
+
 def valid_rows(labels: Tensor, num_classes: int, ignore_index: int) -> Tensor:
     """Rows whose label is a class index: not ``ignore_index`` and in [0, num_classes).
 

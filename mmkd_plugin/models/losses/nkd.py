@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
-from .logit_rows import logits_to_rows, valid_rows, zero_loss
+from .logit_rows import logits_to_rows, shape_fix, valid_rows, zero_loss
 from .resize import check_resize, match_sizes
 
 
@@ -103,7 +103,7 @@ class NKDLoss(nn.Module):
             preds_S, preds_T = match_sizes(preds_S, preds_T, self.resize, self.align_corners, 'NKDLoss')
         if preds_S.shape != preds_T.shape:
             raise ValueError(f'NKDLoss: student logits {tuple(preds_S.shape)} and teacher logits '
-                             f'{tuple(preds_T.shape)} differ; record the same layer of both models.')
+                             f'{tuple(preds_T.shape)} differ; ' + shape_fix(preds_S.shape, preds_T.shape))
         with torch.autocast(device_type=preds_S.device.type, enabled=False):
             rows_S, labels = logits_to_rows(preds_S.float(), gt_labels)
             rows_T, _ = logits_to_rows(preds_T.detach().float(), gt_labels)

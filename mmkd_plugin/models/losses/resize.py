@@ -5,7 +5,8 @@ a Swin teacher's stage against a ResNet student's). The losses that compare maps
 ``resize``: ``'teacher'`` resizes the teacher's map to the student's size, ``'student'`` the student's to the
 teacher's, bilinearly with ``align_corners`` as the heads use it (mmseg's decode heads: False by default);
 without it a size mismatch stops with both shapes and the option. ``ResizedLoss`` gives any distillation loss
-(MMRazor's CWD, PKD, MGD, ...) the same option.
+(MMRazor's CWD, PKD, MGD, ...) the same option, and hands it contiguous maps: SegFormer's ``conv_seg`` output is
+channels-last, on which MMRazor's ``.view`` calls (CWD's) fail.
 """
 from typing import Optional, Tuple
 
@@ -45,7 +46,8 @@ def match_sizes(preds_S: Tensor, preds_T: Tensor, resize: Optional[str], align_c
 
 @MODELS.register_module()
 class ResizedLoss(nn.Module):
-    """Any distillation loss on maps of different sizes: one map is resized first (``match_sizes``).
+    """Any distillation loss on maps of different sizes: one map is resized first (``match_sizes``), and
+    both are made contiguous (a channels-last map, as SegFormer's logits are, breaks ``.view`` in the loss).
 
     Example (MMRazor's CWD between SegFormer logits at 1/4 and DeepLabV3 logits at 1/8)::
 
@@ -71,4 +73,4 @@ class ResizedLoss(nn.Module):
     def forward(self, preds_S: Tensor, preds_T: Tensor, **kwargs) -> Tensor:
         preds_S, preds_T = match_sizes(preds_S, preds_T, self.resize, self.align_corners,
                                        type(self.loss).__name__)
-        return self.loss(preds_S, preds_T, **kwargs)
+        return self.loss(preds_S.contiguous(), preds_T.contiguous(), **kwargs)

@@ -11,6 +11,8 @@ from typing import Dict, List, Mapping, Optional
 
 from torch import nn
 
+from .loss_shapes import arm_shape_checks
+
 MODULE_RECORDERS = ('ModuleOutputs', 'ModuleInputs', 'ModuleOutputsRecorder', 'ModuleInputsRecorder')
 METHOD_RECORDERS = ('MethodOutputs', 'MethodInputs', 'MethodOutputsRecorder', 'MethodInputsRecorder')
 FUNCTION_RECORDERS = ('FunctionOutputs', 'FunctionInputs', 'FunctionOutputsRecorder',
@@ -114,7 +116,9 @@ def check_loss_forward_mappings(distiller: Mapping) -> None:
 def check_records(distiller, student: nn.Module, teacher: Optional[nn.Module],
                   teacher_forward: Optional[str]) -> None:
     """Before the losses read the records: raise ``RuntimeError`` for a record a mapping needs but the
-    step did not produce (MMRazor would fail with 'record_idx is illegal')."""
+    step did not produce (MMRazor would fail with 'record_idx is illegal'). The first time, also arm the
+    losses' shape checks (``loss_shapes.arm_shape_checks``: student and teacher inputs the loss cannot
+    compare stop at its first call with both shapes, both recorders and the fix)."""
     for loss_name, mapping in distiller.loss_forward_mappings.items():
         for arg, source in mapping.items():
             if not isinstance(source, Mapping) or 'recorder' not in source:
@@ -131,6 +135,7 @@ def check_records(distiller, student: nn.Module, teacher: Optional[nn.Module],
                 f'holds {len(recorder.data_buffer)} record(s) after the {role} forward, but '
                 f'{loss_name}.{arg} reads record {needed - 1}: '
                 + _why_empty(recorder, model, role, teacher_forward))
+    arm_shape_checks(distiller, student, teacher)
 
 
 def _why_empty(recorder, model: nn.Module, role: str, teacher_forward: Optional[str]) -> str:
