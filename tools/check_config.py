@@ -18,17 +18,17 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tools_common import path_arg, read_config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
 from mmkd_devtools.testing import smoke_train_step  # noqa: E402
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description='One offline training step of a config')
-    parser.add_argument('config')
+    parser.add_argument('config', type=path_arg('config'))
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cfg = read_config(args.config, args.cfg_options)
     with tempfile.TemporaryDirectory() as work_dir:
         log_vars = smoke_train_step(cfg, work_dir)

@@ -17,14 +17,19 @@ from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.engine import export_student
+from mmkd_plugin.tools_common import path_arg
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description='Extract the student of a distillation checkpoint')
-    parser.add_argument('checkpoint', help='distillation checkpoint (keys architecture.*)')
-    parser.add_argument('--out', help='output path (default: <checkpoint>_student.pth)')
-    args = parser.parse_args()
-    dst = export_student(args.checkpoint, args.out)
+    parser.add_argument('checkpoint', type=path_arg('checkpoint'), help='distillation checkpoint (keys architecture.*)')
+    parser.add_argument('--out', type=path_arg('out_file'),
+                        help='output path (default: <checkpoint>_student.pth; missing folders are created)')
+    args = parser.parse_args(argv)
+    try:
+        dst = export_student(args.checkpoint, args.out)
+    except ValueError as e:  # not a distillation checkpoint
+        parser.error(f'argument checkpoint: {e}')
     print_log(f'student checkpoint written to {dst} (config: {osp.splitext(dst)[0]}.py)', logger='current')
 
 

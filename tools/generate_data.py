@@ -21,12 +21,14 @@ from mmengine.logging import print_log
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
 from mmkd_devtools.datasets import generate_cityscapes, generate_coco_detection  # noqa: E402
+from mmkd_plugin.tools_common import path_arg  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Generate small learnable COCO/Cityscapes-layout data')
     parser.add_argument('which', choices=['coco', 'cityscapes', 'all'], help='which set(s) to write')
-    parser.add_argument('--out-dir', default='data/synthetic', help='parent folder of coco/ and cityscapes/')
+    parser.add_argument('--out-dir', type=path_arg('out_dir'), default='data/synthetic',
+                        help='parent folder of coco/ and cityscapes/')
     parser.add_argument('--num-train', type=int, help='training images (default: 48 coco, 24 cityscapes)')
     parser.add_argument('--num-val', type=int, help='validation images (default: 128 coco, 64 cityscapes)')
     parser.add_argument('--num-empty-val', type=int, default=0,

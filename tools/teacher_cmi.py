@@ -17,7 +17,6 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 import argparse
 import copy
 import json
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
@@ -26,22 +25,23 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, set_random_seed
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tools_common import make_parent, path_arg, read_config
 from mmkd_plugin.engine.hooks.mcmi_centroid_hook import CENTROID_MODES, collect_mcmi_statistics, one_pass_loader
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="A teacher's conditional mutual information (MCMI)")
-    parser.add_argument('config', help='an MCMI fine-tuning config (configs/mcmi), local or pkg::path')
-    parser.add_argument('checkpoints', nargs='+', help='teacher checkpoints to measure')
+    parser.add_argument('config', type=path_arg('config'),
+                        help='an MCMI fine-tuning config (configs/mcmi), local or pkg::path')
+    parser.add_argument('checkpoints', nargs='+', type=path_arg('checkpoint'), help='teacher checkpoints to measure')
     parser.add_argument('--split', choices=['train', 'val'], default='train',
                         help='the dataloader to pass over (default: train, as the centroids are computed)')
     parser.add_argument('--mode', choices=CENTROID_MODES, default='eval', help='model mode during the pass')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random augmentation, the same for every checkpoint (default 0)')
-    parser.add_argument('--out', help='write the results as JSON here')
-    return parser.parse_args()
+    parser.add_argument('--out', type=path_arg('out_file'), help='write the results as JSON here')
+    return parser.parse_args(argv)
 
 
 def measure(cfg: Config, checkpoint: str, split: str, mode: str, seed: int) -> dict:
@@ -55,22 +55,19 @@ def measure(cfg: Config, checkpoint: str, split: str, mode: str, seed: int) -> d
                 classes_seen=int((statistics.counts > 0).sum()))
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = read_config(args.config, args.cfg_options)
     if cfg.model.get('type') != 'MCMIFineTune':
         raise SystemExit(f'{args.config} is not an MCMI fine-tuning config (model.type={cfg.model.get("type")!r}); '
                          'use one of configs/mcmi, which say where the logits and labels come from.')
-    missing = [c for c in args.checkpoints if '://' not in c and not osp.isfile(c)]
-    if missing:  # before any pass: a pass over a full training set takes long
-        raise SystemExit(f'checkpoints not found: {missing}')
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     results = [measure(cfg, ckpt, args.split, args.mode, args.seed) for ckpt in args.checkpoints]
     lines = ['', f'| checkpoint | CMI ({args.split} split, nats) | rows | classes seen |', '|---|---|---|---|']
     lines += [f"| {r['checkpoint']} | {r['cmi']:.4f} | {r['rows']} | {r['classes_seen']} |" for r in results]
     print_log('\n'.join(lines), logger='current')
     if args.out:
-        with open(args.out, 'w') as f:
+        with open(make_parent(args.out), 'w') as f:
             json.dump(dict(config=args.config, split=args.split, mode=args.mode, results=results), f, indent=2)
 
 

@@ -11,24 +11,24 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401  stack fixes and registration, also for plain mmdet/mmseg configs
-from mmkd_plugin.tools_common import (add_common_args, configure_amp, configure_cpu_distributed,
-                                      finish_distributed, load_config)
+from mmkd_plugin.tools_common import (add_common_args, check_config_paths, configure_amp, configure_cpu_distributed,
+                                      finish_distributed, load_config, path_arg)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model or distil a student')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', type=path_arg('config'), help='train config file path')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 AmpOptimWrapper on GPU, bf16 autocast on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by batch size')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+    parser.add_argument('--resume', nargs='?', type=path_arg('checkpoint', keep=('auto',)), const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir')
     add_common_args(parser)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args)
     configure_cpu_distributed(cfg)
     if args.amp:
@@ -41,6 +41,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    check_config_paths(cfg)
 
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()

@@ -25,18 +25,19 @@ from mmengine.runner import CheckpointLoader, set_random_seed
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils import extract_state_dict, resolve_model_cfg
-from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tools_common import make_parent, path_arg, read_config
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Clean vs HARD-augmented training images')
-    parser.add_argument('config', help='a HARD config (model.augmentor), local or pkg::path')
-    parser.add_argument('--checkpoint', help="a HARD run's checkpoint: its learned augmentor is used")
+    parser.add_argument('config', type=path_arg('config'), help='a HARD config (model.augmentor), local or pkg::path')
+    parser.add_argument('--checkpoint', type=path_arg('checkpoint'),
+                        help="a HARD run's checkpoint: its learned augmentor is used")
     parser.add_argument('--num-images', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', default='hard_augmentations.png')
+    parser.add_argument('--out', type=path_arg('out_file'), default='hard_augmentations.png')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def build_augmentor(cfg: Config, checkpoint):
@@ -66,8 +67,8 @@ def to_image(tensor: torch.Tensor, preprocessor) -> np.ndarray:
     return np.ascontiguousarray(image)  # OpenCV draws on contiguous arrays only
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = read_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     set_random_seed(args.seed)
@@ -91,7 +92,7 @@ def main():
                                       draw_pred=False, show=False)
             pair.append(visualizer.get_image())
         rows.append(np.concatenate(pair, axis=1))
-    mmcv.imwrite(np.concatenate(rows, axis=0)[..., ::-1], args.out)
+    mmcv.imwrite(np.concatenate(rows, axis=0)[..., ::-1], make_parent(args.out))
     print_log(f'{count} clean | augmented pairs written to {args.out}', logger='current')
 
 

@@ -124,6 +124,8 @@ def allowed_globals() -> list:
 
 
 _ALLOWED = allowed_globals()
+# What torch's RuntimeError says about a file that ends early or is no zip archive.
+_BROKEN_FILE = ('failed reading zip archive', 'PytorchStreamReader', 'unexpected EOF')
 
 
 def safe_torch_load(f, map_location=None, source: str = '', mmap: bool = False) -> Any:
@@ -138,12 +140,22 @@ def safe_torch_load(f, map_location=None, source: str = '', mmap: bool = False) 
     Raises:
         pickle.UnpicklingError: the file needs a global outside the allow-list (it would run code or
             build an object a checkpoint should not hold); the message names the file.
+        RuntimeError: the file ends early or is no checkpoint at all (a broken zip archive, an empty or
+            cut pickle); the message names the file (and ``source``) and says to download or export it again.
     """
     HistoryBuffer()  # registers the default statistics before the snapshot
     registry = dict(HistoryBuffer._statistics_methods)
     try:
         with torch.serialization.safe_globals(_ALLOWED):
             return torch.load(f, map_location=map_location, weights_only=True, mmap=mmap)
+    except (RuntimeError, EOFError, KeyError) as e:
+        if isinstance(e, RuntimeError) and not any(part in str(e) for part in _BROKEN_FILE):
+            raise
+        found = (str(e).split('. ')[0].strip() if isinstance(e, RuntimeError)
+                 else 'it ends early' if isinstance(e, EOFError) else 'no pickle in it')
+        where = f'{source} (the file {f})' if source and isinstance(f, str) and f != source else source or f
+        raise RuntimeError(f'{where}: truncated or not a checkpoint ({found}): re-download or '
+                           're-export it.') from e
     except pickle.UnpicklingError as e:
         raise pickle.UnpicklingError(
             f'{source or f}: refused by the weights_only unpickler (mmkd_plugin keeps it on for every '

@@ -6,6 +6,7 @@ keeps only the student's weights, without the prefix, and the ``meta`` (dataset 
 iteration), so that the unmodified student config loads it strictly and the stock mmdet/mmseg
 ``tools/test.py`` and deployment tools use it (MMRazor users asked for this in #76, #571, #594).
 """
+import os
 import os.path as osp
 from typing import Optional
 
@@ -51,13 +52,16 @@ def student_config_path(path: str) -> str:
 
 
 def export_student(src: str, dst: Optional[str] = None) -> str:
-    """Write the student-only checkpoint of ``src`` to ``dst`` (default ``<src>_student.pth``), and the
-    student's resolved config next to it (``<dst>.py``, see ``student_config``) when ``src`` holds the
-    run's config."""
+    """Write the student-only checkpoint of ``src`` to ``dst`` (default ``<src>_student.pth``; missing
+    folders are created), and the student's resolved config next to it (``<dst>.py``, see
+    ``student_config``) when ``src`` holds the run's config."""
     from .student_config import student_config
     dst = dst or student_checkpoint_path(src)
     checkpoint = _load_checkpoint(src, map_location='cpu')
-    torch.save(student_checkpoint(checkpoint, src), dst)
+    student = student_checkpoint(checkpoint, src)
+    if osp.dirname(dst):
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+    torch.save(student, dst)
     cfg_text = checkpoint.get('meta', {}).get('cfg')
     cfg = student_config(cfg_text) if isinstance(cfg_text, str) else None
     if cfg is not None:

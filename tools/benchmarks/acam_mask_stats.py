@@ -15,6 +15,8 @@ import re
 import statistics
 from collections import defaultdict
 
+from mmkd_plugin.tools_common import make_parent, path_arg
+
 
 def last_stats(run_dir: str) -> dict:
     """The last logged training record with ACAM-KD statistics of one run."""
@@ -62,15 +64,15 @@ def markdown(table: dict) -> str:
         'spatial masks (1 = identical masks), last logged iteration, averaged over seeds.\n'
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('work_dir')
-    parser.add_argument('--out', help='also write the table to this file')
-    args = parser.parse_args()
+    parser.add_argument('work_dir', type=path_arg('folder'), help="an accuracy benchmark's work dir")
+    parser.add_argument('--out', type=path_arg('out_file'), help='also write the table to this file')
+    args = parser.parse_args(argv)
     text = markdown(collect(args.work_dir))
     print(text)
     if args.out:
-        with open(args.out, 'w') as f:
+        with open(make_parent(args.out), 'w') as f:
             f.write(text)
 
 

@@ -29,6 +29,8 @@ from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
+from mmkd_plugin.tools_common import path_arg
+
 import accuracy_report
 from accuracy_suite import (BASELINE, REPO, TEACHER, Launcher, Run, Suite, TeacherStage, expected_hours, load_suites,
                             model_keys, needs_teacher, plan_runs, read_config, shell, train_options)
@@ -38,7 +40,7 @@ DONE = 'train_done.json'
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('suite', help='a suite file, e.g. configs/benchmarks/tiny_coco.py')
+    parser.add_argument('suite', type=path_arg('config'), help='a suite file, e.g. configs/benchmarks/tiny_coco.py')
     parser.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 (default 3)')
     parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/<suite name>')
     parser.add_argument('--only', nargs='+', metavar='NAME', help='these variants (and the baseline)')
