@@ -18,7 +18,8 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import path_arg, read_config
+from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tool_paths import path_arg
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
 from mmkd_devtools.testing import smoke_train_step  # noqa: E402

@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.engine import export_student
-from mmkd_plugin.tools_common import path_arg
+from mmkd_plugin.tool_paths import path_arg
 
 
 def main(argv=None):

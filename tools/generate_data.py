@@ -21,7 +21,7 @@ from mmengine.logging import print_log
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own
 from mmkd_devtools.datasets import generate_cityscapes, generate_coco_detection  # noqa: E402
-from mmkd_plugin.tools_common import path_arg  # noqa: E402
+from mmkd_plugin.tool_paths import path_arg  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

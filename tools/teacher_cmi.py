@@ -25,7 +25,8 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, set_random_seed
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import make_parent, path_arg, read_config
+from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tool_paths import make_parent, path_arg
 from mmkd_plugin.engine.hooks.mcmi_centroid_hook import CENTROID_MODES, collect_mcmi_statistics, one_pass_loader
 
 

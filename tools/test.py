@@ -17,9 +17,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401
-from mmkd_plugin.tools_common import (CheckpointFitHook, add_common_args, check_config_paths,
-                                      configure_cpu_distributed, finish_distributed, load_config, make_parent,
-                                      path_arg)
+from mmkd_plugin.engine.hooks.checkpoint_fit_hook import CheckpointFitHook
+from mmkd_plugin.tools_common import add_common_args, configure_cpu_distributed, finish_distributed, load_config
+from mmkd_plugin.tool_paths import check_config_paths, make_parent, path_arg
 
 
 def parse_args(argv=None):

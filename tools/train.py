@@ -11,8 +11,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401  stack fixes and registration, also for plain mmdet/mmseg configs
-from mmkd_plugin.tools_common import (add_common_args, check_config_paths, configure_amp, configure_cpu_distributed,
-                                      finish_distributed, load_config, path_arg)
+from mmkd_plugin.tools_common import (add_common_args, configure_amp, configure_cpu_distributed, finish_distributed,
+                                      load_config)
+from mmkd_plugin.tool_paths import check_config_paths, path_arg
 
 
 def parse_args(argv=None):

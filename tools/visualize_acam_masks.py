@@ -30,7 +30,8 @@ from mmengine.runner import CheckpointLoader
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils.teacher_checkpoint import extract_state_dict
-from mmkd_plugin.tools_common import path_arg, read_config
+from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tool_paths import path_arg
 from mmkd_plugin.visualization import batch_image, load_image, render, spatial_masks
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # mmkd_devtools: the repository's own

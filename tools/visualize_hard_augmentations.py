@@ -25,7 +25,8 @@ from mmengine.runner import CheckpointLoader, set_random_seed
 
 import mmkd_plugin  # noqa: F401
 from mmkd_plugin.models.utils import extract_state_dict, resolve_model_cfg
-from mmkd_plugin.tools_common import make_parent, path_arg, read_config
+from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tool_paths import make_parent, path_arg
 
 
 def parse_args(argv=None):

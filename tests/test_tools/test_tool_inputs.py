@@ -22,7 +22,9 @@ from mmengine.runner import CheckpointLoader
 
 from mmkd_devtools.testing import write_random_teacher
 from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
-from mmkd_plugin.tools_common import check_config_paths, fit_checkpoint, read_config
+from mmkd_plugin.engine.hooks.checkpoint_fit_hook import fit_checkpoint
+from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.tool_paths import check_config_paths
 from tests.fixtures.runner_utils import CWD_CFG, REPO, STUDENT_CFG, TEACHER_CFG, run, runner_cfg
 
 ACAM_CFG = osp.join(REPO, 'configs', 'demo', 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')

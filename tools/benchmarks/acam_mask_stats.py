@@ -15,7 +15,7 @@ import re
 import statistics
 from collections import defaultdict
 
-from mmkd_plugin.tools_common import make_parent, path_arg
+from mmkd_plugin.tool_paths import make_parent, path_arg
 
 
 def last_stats(run_dir: str) -> dict:

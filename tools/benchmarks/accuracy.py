@@ -29,7 +29,7 @@ from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
-from mmkd_plugin.tools_common import path_arg
+from mmkd_plugin.tool_paths import path_arg
 
 import accuracy_report
 from accuracy_suite import (BASELINE, REPO, TEACHER, Launcher, Run, Suite, TeacherStage, expected_hours, load_suites,
