@@ -32,11 +32,43 @@ MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill', 'Teac
 
 @dataclass
 class Case:
-    """Callables to time, and which of them the KD step is divided by."""
+    """Callables to time, and which of them the KD step is divided by.
+
+    ``extra`` names what the extra forward computes (``'teacher feat'``, ``'PS-KD snapshot'``...): two
+    configs with the same student, teacher and ``extra`` time one floor (``pair_key``).
+    """
     steps: Dict[str, Callable[[], object]]
     numerator: str
     denominators: List[str]
     kind: str
+    extra: str = ''
+
+
+def _without_weights(obj):
+    """A model config without what only sets initial weights (``init_cfg``, ``pretrained``) or a scope."""
+    if isinstance(obj, dict):
+        return {k: _without_weights(v) for k, v in sorted(obj.items())
+                if k not in ('init_cfg', 'pretrained', '_scope_')}
+    if isinstance(obj, (list, tuple)):
+        return [_without_weights(v) for v in obj]
+    return obj
+
+
+def _model_key(spec) -> str:
+    if spec is None:
+        return ''
+    if 'cfg_path' in spec:  # MMRazor's and our teachers: another config's model
+        spec = read_config(spec['cfg_path']).model
+    return repr(_without_weights(spec.to_dict() if hasattr(spec, 'to_dict') else spec))
+
+
+def pair_key(config: str) -> Tuple[str, str]:
+    """What the config trains and what teaches it, from the config alone (nothing built): equal keys
+    mean the same student step and the same teacher, whatever the distiller."""
+    model = read_config(config).model
+    if 'architecture' not in model:  # PS-KD: a plain model with a hook
+        return _model_key(model), ''
+    return _model_key(model.architecture), _model_key(model.get('teacher'))
 
 
 def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
@@ -94,14 +126,14 @@ def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: in
             hook._snapshot_logits(data['inputs'], data['data_samples'])
 
         return Case({'student step': step(0.0), 'extra forward': snapshot_forward, 'KD step': step(0.5)},
-                    'KD step', ['student step', 'extra forward'], 'PS-KD snapshot')
+                    'KD step', ['student step', 'extra forward'], 'PS-KD snapshot', 'PS-KD snapshot')
 
     if not hasattr(model, 'architecture'):
         raise SystemExit(f'{config} is neither a distillation config nor a PS-KD config.')
     student = model.architecture
     steps = {'student step': train_step(student, build_optim_wrapper(student, copy.deepcopy(cfg.optim_wrapper)))}
     denominators = ['student step']
-    kind = 'teacher-free'
+    kind = extra = 'teacher-free'
     if hasattr(model, 'teacher'):
         teacher = model.teacher
 
@@ -118,8 +150,9 @@ def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: in
         steps['extra forward'] = teacher_forward
         denominators.append('extra forward')
         kind = f"teacher {getattr(model, 'teacher_forward', type(model).__name__)}"
+        extra = 'teacher feat' if kind == 'teacher FpnTeacherDistill' else kind  # extract_feat = 'feat'
     kd_optim = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
     steps['KD step'] = train_step(model, kd_optim)
     if getattr(model, 'teacher_forward', None) == 'roi':
         steps['KD step']()  # the student's RoIs for the teacher's RoI head
-    return Case(steps, 'KD step', denominators, kind)
+    return Case(steps, 'KD step', denominators, kind, extra)
