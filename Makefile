@@ -1,5 +1,6 @@
 # The README's commands. Each target installs what it needs first (idempotent).
 VENV ?= .venv
+DEMO_ARGS ?=
 PY := $(VENV)/bin/python
 
 .PHONY: install test test-numerics demo data clean
@@ -17,8 +18,9 @@ test: install
 test-numerics: install
 	MKL_CBWR=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=default $(PY) -m pytest tests -q -m numerics
 
+# make demo DEMO_ARGS=--portable-numerics: the code path every x86-64 CPU has, one thread (docs/benchmarks.md)
 demo: install
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py $(DEMO_ARGS)
 
 data: install
 	$(PY) tools/generate_data.py all --out-dir data/synthetic

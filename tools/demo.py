@@ -10,7 +10,12 @@ Steps, each through the project's command-line tools:
 
 One seed: the 3-seed comparison is the tiny COCO accuracy suite (docs/benchmarks.md).
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--retrain]
+    python tools/demo.py [--work-dir work_dirs/demo] [--retrain] [--portable-numerics]
+
+The table reproduces to the digit on one machine; another CPU's libraries take other kernels and land
+elsewhere, within the spread docs/benchmarks.md measures ("Where the numbers reproduce").
+``--portable-numerics`` runs every step on the code path every x86-64 CPU has, with one thread
+(mmkd_devtools/numerics/paths.py PORTABLE), at the cost measured there.
 """
 import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
@@ -25,6 +30,8 @@ import time
 from mmengine.logging import print_log
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+from mmkd_devtools.numerics.paths import PORTABLE  # noqa: E402
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = osp.join(DEMO, 'retinanet_r18_synthetic-coco.py')
 STUDENT = osp.join(DEMO, 'retinanet_r18-w16_synthetic-coco.py')
@@ -33,13 +40,15 @@ CWD = osp.join(DEMO, 'cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'
 EPOCHS = 20
 
 
+ENV = dict(os.environ, PYTHONWARNINGS='ignore')
+
+
 def tool(name: str, *args: str) -> str:
-    """Run tools/<name> with this interpreter, echo its log to a file, return its output."""
+    """Run tools/<name> with this interpreter (environment ``ENV``), return its output."""
     cmd = [sys.executable, osp.join(REPO, 'tools', name), *args]
     print_log(f'$ {" ".join(osp.relpath(a, REPO) if a.startswith(REPO) else a for a in cmd[1:])}',
               logger='current')
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=ENV)
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
         raise SystemExit(f'{name} failed with exit code {result.returncode}')
@@ -65,7 +74,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--retrain', action='store_true', help='retrain teacher, baseline and CWD')
+    parser.add_argument('--portable-numerics', action='store_true',
+                        help="the code path every x86-64 CPU has, one thread (docs/benchmarks.md)")
     args = parser.parse_args()
+    if args.portable_numerics:
+        ENV.update(PORTABLE)
+        print_log(f'portable numerics: {PORTABLE}', logger='current')
     root = osp.join(REPO, args.work_dir)
     start = time.time()
 
