@@ -3,7 +3,7 @@
 # 256/512/1024/2048); ACAMKDLoss aligns them (a 1x1 projection of the student's features to the teacher's
 # width, as for any channel mismatch), the spatial sizes match (strides 4-32 in both). Swin's 7x7 windows
 # need no special treatment: the teacher runs backbone + neck only. Not trained here; loss weights are
-# the FPN recipe's, untuned for backbone features.
+# the FPN recipe's (the paper's alpha = 1 times level weights halving per stage), untuned for backbone features.
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
@@ -17,7 +17,8 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     teacher_forward='feat',
     acam=dict(source='backbone', num_levels=4, student_channels=[256, 512, 1024, 2048],
-              teacher_channels=[96, 192, 384, 768], num_masks=6, level_weights=[1.0, 0.5, 0.25, 0.125],
+              teacher_channels=[96, 192, 384, 768], num_masks=6, loss_weight=1.0,
+              level_weights=[1.0, 0.5, 0.25, 0.125],
               kv_max_tokens=4096))
 default_hooks = dict(
     student_checkpoint=dict(type='StudentCheckpointHook'),

@@ -2,8 +2,9 @@
 # computes its classification loss over all levels in one call, so the rows are the positive points of
 # every level at once (one loss, num_levels=1), and the teacher runs its own loss forward
 # (teacher_forward='loss') to give its logits in the same flattened order. Negatives (label 80) are
-# skipped (configs/nkd/README.md). loss_weight 0.1: NKD averages over all the positives of the batch, as
-# RetinaNet's five per-level terms (each divided by the positives of every level) add up to; not tuned.
+# skipped (configs/nkd/README.md). loss_weight 1, the official value: NKD averages over all the positives of
+# the batch, as RetinaNet's five per-level terms (each divided by the positives of every level) add up to; not
+# measured for FCOS (RetinaNet's tiny-suite value: --cfg-options model.distiller.loss.loss_weight=0.1).
 _base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
@@ -17,5 +18,5 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     teacher_forward='loss',
     distiller=dict(type='DenseHeadLogitDistiller', head='FCOSHead', num_levels=1, name='loss_nkd',
-                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=0.1)))
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)))
 default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))

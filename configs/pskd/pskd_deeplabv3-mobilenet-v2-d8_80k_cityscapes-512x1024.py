@@ -1,10 +1,13 @@
 # PS-KD (teacher-free) on DeepLabV3-MobileNetV2-d8, Cityscapes 512x1024, 80k iterations (4 GPUs x 2).
 # Same recipe as pskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py: PSKDLoss in the decode head, a
-# snapshot every pass over the data (372 iterations), alpha_T = 0.1; the auxiliary head keeps its CE.
+# snapshot every pass over the data (372 iterations), alpha_T = 0.8; the auxiliary head keeps its CE.
 _base_ = ['mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
 
 model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
-# alpha_T 0.1: the best of 0.8 / 0.3 / 0.1 on the tiny Cityscapes suite, where none gained (README).
+# alpha_T 0.8: the official value (PS-KD-Pytorch; published for classification, no dense value exists).
+# The tiny Cityscapes suite (24 generated scenes, a 1/4-width DeepLabV3-R18, not MobileNetV2, not Cityscapes;
+# seeds 0-2) found no alpha_T that gains; 0.1 lost least (35.11 +- 0.20 against the student's 35.22 +- 0.30,
+# 0.8: 34.10 +- 0.55; configs/pskd/README.md): --cfg-options default_hooks.pskd.alpha_T=0.1
 default_hooks = dict(
-    pskd=dict(type='PSKDHook', alpha_T=0.1, mode='snapshot'))
+    pskd=dict(type='PSKDHook', alpha_T=0.8, mode='snapshot'))

@@ -161,7 +161,7 @@ def test_seg_labels_reach_the_loss(tmp_path):
     t = records.teacher_recorders.get_recorder('logits').get_record_data(0)
     assert s.shape == (2, 19, 8, 16)
     nkd = model.distiller.distill_losses['loss_nkd']
-    assert (nkd.temp, nkd.loss_weight) == (4.0, 1.0)  # the config's (tuned) temperature
+    assert (nkd.temp, nkd.loss_weight) == (1.0, 1.0)  # the config's (published) temperature and weight
     expected = nkd.loss_weight * ref_nkd_dense(s, t, gt[:, 0], temp=nkd.temp)
     assert losses['distill.loss_nkd'].item() == pytest.approx(expected, rel=1e-5)
 
@@ -187,7 +187,7 @@ def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
     assert positives == avg_factor > 0
     distill = sum(v for k, v in losses.items() if k.startswith('distill.loss_nkd'))
     weight = model.distiller.distill_losses['loss_nkd_l0'].loss_weight
-    assert weight == 0.1  # the config's (tuned) weight, the same on every level
+    assert weight == 1.0  # the config's (published) weight, the same on every level
     assert distill.item() == pytest.approx(weight * total / avg_factor, rel=1e-4)
 
 

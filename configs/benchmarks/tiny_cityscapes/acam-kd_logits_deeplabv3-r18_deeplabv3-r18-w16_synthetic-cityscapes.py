@@ -1,6 +1,7 @@
 # ACAM-KD on the 19-class logits for the tiny Cityscapes suite: demo teacher DeepLabV3-R18 ->
-# quarter-width student (configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_*.py at a
-# CPU size: M = 19 masks, f_align not needed).
+# quarter-width student (the pair of configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_*.py at
+# a CPU size: M = 19 masks, f_align not needed). Its loss is the masked channel-wise divergence tuned here
+# (distance='kl', channel masks), not the paper's masked squared error that the full-scale config keeps.
 _base_ = ['../../demo/cwd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py']
 
 model = dict(
