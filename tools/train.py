@@ -11,6 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401  stack fixes and registration, also for plain mmdet/mmseg configs
+from mmkd_plugin.compat import resume_check
 from mmkd_plugin.tools_common import (add_common_args, configure_amp, configure_cpu_distributed, finish_distributed,
                                       load_config)
 from mmkd_plugin.tool_paths import check_config_paths, path_arg
@@ -43,9 +44,13 @@ def main(argv=None):
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_config_paths(cfg)
-
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if args.resume not in (None, 'auto') and '://' not in args.resume:
+            resume_check.check_training_state(resume_check.read_checkpoint(args.resume), args.resume)  # any run
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+        runner.train()
+    except resume_check.ResumeRefused as e:  # the mistake and the fix, without a stack trace
+        raise SystemExit(f'error: {e}')
     finish_distributed()
 
 

@@ -18,7 +18,12 @@ from mmengine.runner import Runner
 from .safe_checkpoint import safe_torch_load
 
 
-def _read(filename: str) -> dict:
+class ResumeRefused(ValueError):
+    """A checkpoint ``--resume`` cannot continue from; the message names what to do instead."""
+
+
+def read_checkpoint(filename: str) -> dict:
+    """The checkpoint `filename` as a dict (local files memory-mapped, read safely; {} for anything else)."""
     if '://' in filename:
         from mmengine.runner.checkpoint import _load_checkpoint
         checkpoint = _load_checkpoint(filename, map_location='cpu')
@@ -37,14 +42,14 @@ def _group_sizes(optimizer_state) -> list:
 
 
 def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> None:
-    """Raise ``ValueError`` if the saved optimizer's parameter groups differ from ``optim_wrapper``'s."""
+    """Raise ``ResumeRefused`` (a ``ValueError``) if the saved optimizer's parameter groups differ from ``optim_wrapper``'s."""
     saved = checkpoint.get('optimizer')
     optimizer = getattr(optim_wrapper, 'optimizer', None)
     if not isinstance(saved, dict) or 'param_groups' not in saved or optimizer is None:
         return  # several optimizers (OptimWrapperDict), or nothing to compare
     sizes, current = _group_sizes(saved), [len(g['params']) for g in optimizer.param_groups]
     if sizes != current:
-        raise ValueError(
+        raise ResumeRefused(
             f'--resume {filename}: its optimizer has {len(sizes)} parameter group(s) of {sizes} parameters, '
             f'this run\'s has {len(current)} of {current}, so its state cannot continue here. Checkpoints written '
             'before the student-only optimizer (DistillOptimWrapperConstructor) held the frozen teacher too; a '
@@ -53,10 +58,15 @@ def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> No
 
 
 def check_resumable(checkpoint: dict, filename: str) -> None:
-    """Raise ``ValueError`` if the checkpoint ``filename`` holds no ``architecture.*`` weights."""
+    """Raise ``ResumeRefused`` (a ``ValueError``) if the checkpoint ``filename`` holds no ``architecture.*`` weights."""
     if any(k.startswith('architecture.') for k in _state_keys(checkpoint)):
         return
-    raise ValueError(
+    if filename.endswith('_student.pth'):  # StudentCheckpointHook's export of a run's student
+        raise ResumeRefused(
+            f'--resume {filename}: this is a student-only export (written next to each checkpoint), which holds '
+            'no teacher, distiller or training state. Resume from the run\'s own checkpoint (the same name '
+            f'without _student), or start the student from this one with load_from={filename} without --resume.')
+    raise ResumeRefused(
         f'--resume {filename}: this is a plain model checkpoint (no architecture.* weights), not one '
         'written by a distillation run, so there is nothing of this run to resume. To teach with it, '
         f'set model.teacher_ckpt={filename}; to start the student from it, use load_from={filename} '
@@ -64,7 +74,7 @@ def check_resumable(checkpoint: dict, filename: str) -> None:
 
 
 def check_training_state(checkpoint: dict, filename: str) -> None:
-    """Raise ``ValueError`` if ``filename`` lacks the training state ``Runner.resume`` reads (``message_hub``,
+    """Raise ``ResumeRefused`` (a ``ValueError``) if ``filename`` lacks the training state ``Runner.resume`` reads (``message_hub``,
     ``meta`` with ``epoch`` and ``iter``)."""
     meta = checkpoint.get('meta')
     if 'message_hub' in checkpoint and isinstance(meta, dict) and {'epoch', 'iter'} <= set(meta):
@@ -73,7 +83,7 @@ def check_training_state(checkpoint: dict, filename: str) -> None:
     if not isinstance(meta, dict) or not {'epoch', 'iter'} <= set(meta):
         lacks.append("meta's epoch/iter")
     what = 'weights only' if 'optimizer' not in checkpoint else 'an incomplete training state'
-    raise ValueError(
+    raise ResumeRefused(
         f'--resume {filename}: it holds {what} ({", ".join(sorted(map(str, checkpoint)))}; no '
         f'{", ".join(lacks)}; published checkpoints are like that), so there is no training state to resume. To '
         f'start from its weights, use load_from={filename} (--cfg-options load_from=...) without --resume.')
@@ -91,7 +101,7 @@ def apply() -> None:
     def resume(self, filename, *args, **kwargs):
         model = self.model.module if is_model_wrapper(self.model) else self.model
         if hasattr(model, 'architecture') and hasattr(model, 'distiller'):
-            checkpoint = _read(filename)
+            checkpoint = read_checkpoint(filename)
             check_resumable(checkpoint, filename)
             check_training_state(checkpoint, filename)
             check_optimizer_groups(self.optim_wrapper, checkpoint, filename)

@@ -319,6 +319,26 @@ def test_tools_test_refuses_a_checkpoint_that_leaves_tensors_unloaded(cwd_run, c
         fit_checkpoint(model, loaded, cwd_run[checkpoint])
 
 
+def test_train_resume_refusals_are_one_line_for_any_run(cwd_run, tmp_path, monkeypatch):
+    """tools/train.py --resume: a weights-only checkpoint (state_dict + meta, as model zoos publish them) is
+    refused for a plain run too, before anything is built; the run's student export is refused for the
+    distillation run with what to resume from instead. Both as SystemExit (a line, no stack trace)."""
+    from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
+    full = safe_torch_load(cwd_run['ckpt'], map_location='cpu')
+    weights_only = tmp_path / 'published.pth'
+    torch.save(dict(state_dict=full['state_dict'], meta=full['meta']), weights_only)
+    built = []
+    monkeypatch.setattr(tool('train.py').Runner, 'from_cfg', lambda cfg: built.append(cfg))
+    with pytest.raises(SystemExit, match=r'^error: --resume .*published\.pth: it holds weights only .*use '
+                                         r'load_from=.*published\.pth .*without --resume\.$'):
+        call('train.py', [STUDENT_CFG, '--resume', str(weights_only), '--work-dir', str(tmp_path / 'w')])
+    assert not built
+    student_export = cwd_run['ckpt'].replace('.pth', '_student.pth')
+    from mmkd_plugin.compat.resume_check import ResumeRefused, check_resumable
+    with pytest.raises(ResumeRefused, match=r'student-only export .* \(the same name without _student\).*load_from='):
+        check_resumable(safe_torch_load(student_export, map_location='cpu'), student_export)
+
+
 def test_export_student_creates_the_output_folder(cwd_run, tmp_path):
     out = tmp_path / 'new' / 'deeper' / 'student.pth'
     call('export_student.py', [cwd_run['ckpt'], '--out', str(out)])
