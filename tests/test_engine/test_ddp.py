@@ -124,21 +124,28 @@ def test_trainable_distillers_under_ddp_without_find_unused(config, overrides, s
         assert logged[stop_after:] == [[]] * (3 - stop_after)  # no distillation loss after the stop
 
 
-def test_cpu_ddp_wrapper_turns_syncbn_into_bn(tmp_path):
-    """Stock mmseg configs use SyncBN, which torch refuses on CPU; the CPU wrapper reverts it."""
+def _syncbn_worker(rank, port, out_dir):
     from mmengine.registry import MODEL_WRAPPERS
 
     import mmkd_plugin  # noqa: F401
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()))
-    dist.init_process_group('gloo', rank=0, world_size=1)
-    try:
-        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.SyncBatchNorm(4))
-        wrapped = MODEL_WRAPPERS.build(dict(type='CPUDistributedDataParallel', module=model))
-        assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in wrapped.modules())
-        assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in wrapped.modules())
-        wrapped(torch.randn(2, 3, 8, 8)).sum().backward()  # SyncBN would raise on CPU here
-    finally:
-        dist.destroy_process_group()
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=1)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.SyncBatchNorm(4))
+    wrapped = MODEL_WRAPPERS.build(dict(type='CPUDistributedDataParallel', module=model))
+    wrapped(torch.randn(2, 3, 8, 8)).sum().backward()  # SyncBN would raise on CPU here
+    torch.save(dict(syncbn=any(isinstance(m, torch.nn.SyncBatchNorm) for m in wrapped.modules()),
+                    bn=any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in wrapped.modules())),
+               os.path.join(out_dir, 'syncbn.pth'))
+    end_worker()
+
+
+def test_cpu_ddp_wrapper_turns_syncbn_into_bn(tmp_path):
+    """Stock mmseg configs use SyncBN, which torch refuses on CPU; the CPU wrapper reverts it. In a spawned
+    process that leaves through ``end_worker``: tearing the DDP reducer and its gloo group down in the test
+    process itself hung once in a full run (the deadlock ``end_worker`` describes)."""
+    mp.spawn(_syncbn_worker, args=(_free_port(), str(tmp_path)), nprocs=1)
+    found = torch.load(tmp_path / 'syncbn.pth')
+    assert not found['syncbn'] and found['bn']
 
 
 def _hard_worker(rank, world_size, port, model_cfg, out_dir):
