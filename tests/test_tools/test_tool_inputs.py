@@ -319,10 +319,14 @@ def test_tools_test_refuses_a_checkpoint_that_leaves_tensors_unloaded(cwd_run, c
         fit_checkpoint(model, loaded, cwd_run[checkpoint])
 
 
-def test_train_resume_refusals_are_one_line_for_any_run(cwd_run, tmp_path, monkeypatch):
+def test_train_resume_refusals_are_one_line_for_any_run(cwd_run, synthetic_coco, tmp_path, monkeypatch):
     """tools/train.py --resume: a weights-only checkpoint (state_dict + meta, as model zoos publish them) is
     refused for a plain run too, before anything is built; the run's student export is refused for the
-    distillation run with what to resume from instead. Both as SystemExit (a line, no stack trace)."""
+    distillation run with what to resume from instead. Both as SystemExit (a line, no stack trace). Run where
+    the config's relative data_root exists, as a user's would (its path check comes first)."""
+    os.makedirs(tmp_path / 'data' / 'synthetic')
+    os.symlink(synthetic_coco['data_root'], tmp_path / 'data' / 'synthetic' / 'coco')
+    monkeypatch.chdir(tmp_path)
     from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
     full = safe_torch_load(cwd_run['ckpt'], map_location='cpu')
     weights_only = tmp_path / 'published.pth'
