@@ -11,7 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_plugin  # noqa: F401  stack fixes and registration, also for plain mmdet/mmseg configs
-from mmkd_plugin.compat import resume_check
+from mmkd_plugin.engine.runner import resume_check
 from mmkd_plugin.tools_common import (add_common_args, configure_amp, configure_cpu_distributed, finish_distributed,
                                       load_config)
 from mmkd_plugin.tool_paths import check_config_paths, path_arg

@@ -1,16 +1,17 @@
-"""Fixes that make the pinned stack work together; applied once by ``import mmkd_plugin``."""
-from . import (exact_resume, mmrazor_torch2, package_configs, resume_check, safe_checkpoint, student_optim_wrapper,
-               student_view)
+"""Fixes that make the pinned stack work together; applied once by ``import mmkd_plugin``.
+
+Only compatibility: mmrazor 1.0.0 on torch 2 (``mmrazor_torch2``), every MMEngine checkpoint scheme
+unpickling plain data only (``safe_checkpoint``, ``checkpoint_loaders``), ``mmkd_plugin::`` config paths
+(``package_configs``). What a distillation run does differently is ``DistillRunner``'s
+(``mmkd_plugin/engine/runner``), chosen by the config; no MMEngine ``Runner`` is changed.
+"""
+from . import checkpoint_loaders, mmrazor_torch2, package_configs
 
 
 def apply_all() -> None:
     """Apply every compatibility fix (idempotent)."""
     mmrazor_torch2.apply()
-    safe_checkpoint.apply()
-    resume_check.apply()
-    exact_resume.apply()
-    student_view.apply()
-    student_optim_wrapper.apply()
+    checkpoint_loaders.register()
     package_configs.apply()
 
 

@@ -172,9 +172,3 @@ def _reason(error: Exception) -> str:
     parts = [p.strip() for p in str(error).split('\n\n') if p.strip()]
     specific = [p for p in parts if not p.startswith(('Weights only load failed', 'Check the documentation'))]
     return ' '.join(specific or parts[-1:])
-
-
-def apply() -> None:
-    """Route MMEngine's checkpoint loading through :func:`safe_torch_load`. Idempotent."""
-    from . import checkpoint_loaders
-    checkpoint_loaders.register()

@@ -14,8 +14,8 @@ import torch
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..models.utils import extract_state_dict
+from ..models.utils.student import STUDENT_PREFIX
 
-STUDENT_PREFIX = 'architecture.'
 STUDENT_SUFFIX = '_student.pth'
 
 

@@ -4,18 +4,21 @@ A distillation config defines its student inside ``model.architecture`` (often a
 overrides such as ``num_classes=3``), so the stock tools would need the user to rebuild a matching
 student config by hand. The student config written next to each ``*_student.pth`` is the run's config
 with ``model`` replaced by the student's resolved model dict and the distillation-only parts removed
-(``custom_imports`` and hooks of mmkd_plugin): mmdet's ``init_detector``, mmseg's ``init_model``,
+(``custom_imports``, ``runner_type = 'DistillRunner'`` and hooks of mmkd_plugin): mmdet's ``init_detector``, mmseg's ``init_model``,
 ``tools/test.py`` and mmdeploy's ``tools/deploy.py`` read it with the stock packages alone.
 """
 import copy
 from typing import Optional
 
 from mmengine.config import Config, ConfigDict
+from mmengine.registry import HOOKS, RUNNERS
 
-from .config_hooks import hook_type
 
-PLUGIN_HOOKS = ('StudentCheckpointHook', 'StudentViewHook', 'ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook',
-                'MCMICentroidHook', 'PSKDHook', 'ReseedHook')
+def is_plugin_hook(hook_cfg: dict) -> bool:
+    """Whether a hook config builds one of mmkd_plugin's hooks (their class sets ``mmkd_plugin_hook``),
+    which the stock packages cannot build."""
+    cls = HOOKS.get(str(hook_cfg.get('type', '')))
+    return bool(getattr(cls, 'mmkd_plugin_hook', False))
 
 
 def student_config(distill_cfg_text: str) -> Optional[Config]:
@@ -33,9 +36,11 @@ def student_config(distill_cfg_text: str) -> Optional[Config]:
     if scope:
         out.default_scope = scope
     out.pop('custom_imports', None)
-    out.custom_hooks = [h for h in out.get('custom_hooks', []) if hook_type(h) not in PLUGIN_HOOKS]
+    if getattr(RUNNERS.get(str(out.get('runner_type', ''))), 'distillation_runner', False):
+        out.pop('runner_type')  # DistillRunner is the plugin's; the student trains with MMEngine's
+    out.custom_hooks = [h for h in out.get('custom_hooks', []) if not is_plugin_hook(h)]
     defaults = out.get('default_hooks') or {}
-    for key in [k for k, h in defaults.items() if isinstance(h, dict) and hook_type(h) in PLUGIN_HOOKS]:
+    for key in [k for k, h in defaults.items() if isinstance(h, dict) and is_plugin_hook(h)]:
         defaults.pop(key)
     for key in [k for k in out if k.startswith('teacher')] + ['load_from', 'resume']:
         out.pop(key, None)

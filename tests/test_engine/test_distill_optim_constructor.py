@@ -5,12 +5,11 @@ import copy
 import pytest
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 from mmrazor.registry import MODELS
 
 from mmkd_plugin.engine.optimizers import for_distillation
 from mmkd_devtools.testing import write_random_teacher
-from tests.fixtures.runner_utils import DEMO, runner_cfg
+from tests.fixtures.runner_utils import DEMO, build_runner, runner_cfg
 
 BEIT_SEGMENTOR = dict(
     type='mmseg.EncoderDecoder',
@@ -69,7 +68,7 @@ def test_custom_keys_apply_to_the_student_and_the_distiller_gets_its_own_group(t
     cfg.optim_wrapper.distiller_paramwise_cfg = dict(decay_mult=0.5, custom_keys={'.masks.': dict(decay_mult=0.0)})
     with DefaultScope.overwrite_default_scope('mmrazor'):
         cfg.model.teacher_ckpt = write_random_teacher(cfg.model, str(tmp_path / 'teacher.pth'))
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     algorithm = runner.model
     optim_wrapper = runner.build_optim_wrapper(copy.deepcopy(cfg.optim_wrapper))
     student_cfg = copy.deepcopy(cfg.optim_wrapper)

@@ -1,8 +1,8 @@
 """The student config's own hooks (EMA, pipeline/mode switch, SyncNorm, class check) act on the student.
 
 RTMDet-tiny and YOLOX-tiny students keep their configs' ``custom_hooks`` in a distillation run from an
-80-class teacher (tests/fixtures/configs); ``StudentViewHook``, which ``import mmkd_plugin`` adds to every
-Runner, points those hooks at the student.
+80-class teacher (tests/fixtures/configs); ``StudentViewHook``, which ``DistillRunner`` adds to every run,
+points those hooks at the student.
 """
 import os.path as osp
 

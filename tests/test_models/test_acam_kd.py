@@ -16,7 +16,7 @@ from mmkd_plugin.engine.hooks.acam_kd_mask_logger_hook import collect_acam_stats
 from mmkd_plugin.models.algorithms import acam_kd_distiller
 from mmkd_plugin.models.losses.acam_kd import ACAMKDLoss
 from mmkd_devtools.testing import packed_det_batch, write_random_teacher
-from tests.fixtures.runner_utils import DEMO, logged_scalars, run, runner_cfg
+from tests.fixtures.runner_utils import DEMO, build_runner, logged_scalars, run, runner_cfg
 
 ACAM_CFG = osp.join(DEMO, 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
 
@@ -489,14 +489,13 @@ def test_masks_stay_informative_in_a_real_run(tmp_path, synthetic_coco, teacher_
     """60 iterations of the demo config: mean masks inside (0.05, 0.95) at every level, the masks of a
     level different from one another (Dice < 0.9 where a level has more than one position: P7 of a
     128 px image has one), changed by training; the pictures written early and late."""
-    from mmengine.runner import Runner
     cfg = _runner_cfg(tmp_path / 'run', synthetic_coco['data_root'], teacher_ckpt, 15)
     # With this random teacher, the default loss_weight 2 makes the P3 masks end alike within 60 iterations
     # (Dice 0.999); with the trained teacher of the tiny COCO suite (240 iterations) the default ends at
     # P3 Dice 0.61 (docs/methods/acam_kd.md, round 3). Here the min-max pull is halved instead.
     cfg.model.acam.loss_weight = 1.0
     cfg.default_hooks.acam_kd_mask_pictures.iters = [1]  # after iteration 1 and at the end
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.model.init_weights()  # marks everything initialised: train() will not re-initialise
     image = cfg.default_hooks.acam_kd_mask_pictures.image
     masks_before = _fixed_image_masks(runner.model, cfg, image)

@@ -134,6 +134,7 @@ def test_exported_student_config_deploys_with_the_stock_apis(trained, workspace)
     text = config.read_text()
     assert 'mmkd_plugin' not in text and 'teacher' not in text
     assert 'StudentCheckpointHook' not in text and 'StudentViewHook' not in text  # plugin default_hooks left out
+    assert 'DistillRunner' not in text  # the stock packages build MMEngine's Runner
     code = (
         'import sys, cv2, numpy as np\n'
         'from mmdet.apis import init_detector, inference_detector\n'

@@ -338,7 +338,7 @@ def test_train_resume_refusals_are_one_line_for_any_run(cwd_run, synthetic_coco,
         call('train.py', [STUDENT_CFG, '--resume', str(weights_only), '--work-dir', str(tmp_path / 'w')])
     assert not built
     student_export = cwd_run['ckpt'].replace('.pth', '_student.pth')
-    from mmkd_plugin.compat.resume_check import ResumeRefused, check_resumable
+    from mmkd_plugin.engine.runner.resume_check import ResumeRefused, check_resumable
     with pytest.raises(ResumeRefused, match=r'student-only export .* \(the same name without _student\).*load_from='):
         check_resumable(safe_torch_load(student_export, map_location='cpu'), student_export)
 

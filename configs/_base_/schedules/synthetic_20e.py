@@ -12,3 +12,7 @@ param_scheduler = [
     dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs, milestones=[16], gamma=0.1),
 ]
 randomness = dict(seed=0)
+# The plugin's Runner (mmkd_plugin/engine/runner): the generators reseeded at every epoch, so a resume is exact;
+# the demo's and the benchmarks' students trained alone draw their random numbers as the distilled ones do.
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'

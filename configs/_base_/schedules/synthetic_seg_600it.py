@@ -15,3 +15,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
+# The plugin's Runner (mmkd_plugin/engine/runner): the generators reseeded at every epoch, so a resume is exact;
+# the demo's and the benchmarks' students trained alone draw their random numbers as the distilled ones do.
+custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'

@@ -5,8 +5,9 @@ from typing import Dict, Optional, Set, Tuple
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from ...models.utils.student import unwrap
 
 STATS = ('mask_c', 'mask_s', 'loss_c', 'loss_s', 'div', 'mass')
 
@@ -37,6 +38,8 @@ class ACAMKDMaskLoggerHook(Hook):
             ``None`` disables the warnings.
     """
 
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
+
     priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL) reads the message hub
 
     def __init__(self, bounds: Optional[Tuple[float, float]] = (0.05, 0.95)) -> None:
@@ -65,7 +68,7 @@ def collect_acam_stats(model: torch.nn.Module) -> Dict[str, float]:
     """``{'acam_l0.mask_s': 0.43, ...}`` from every ``ACAMKDLoss`` in ``model`` with stats."""
     from ...models.losses.acam_kd import ACAMKDLoss  # lazy: engine is imported before models
 
-    model = model.module if is_model_wrapper(model) else model
+    model = unwrap(model)
     keys, values = [], []
     for name, module in model.named_modules():
         if isinstance(module, ACAMKDLoss) and module.last_stats:

@@ -10,8 +10,9 @@ from typing import Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from ...models.utils.student import unwrap
 
 
 @HOOKS.register_module()
@@ -24,6 +25,8 @@ class ACAMKDMaskVisualizerHook(Hook):
         alpha: opacity of the heat maps.
     """
 
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
+
     priority = 'LOW'
 
     def __init__(self, image: str, iters: Sequence[int] = (1,), alpha: float = 0.5) -> None:
@@ -33,7 +36,7 @@ class ACAMKDMaskVisualizerHook(Hook):
 
     def _render(self, runner, step: int) -> None:
         from ...visualization import batch_image, load_image, render, spatial_masks
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         if not hasattr(model, 'distiller'):
             return
         batch = load_image(runner.cfg.test_dataloader.dataset.pipeline, self.image)

@@ -2,7 +2,8 @@
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+
+from ...models.utils.student import unwrap
 
 
 def fit_checkpoint(model: torch.nn.Module, checkpoint: dict, source: str, shown: int = 5) -> None:
@@ -19,7 +20,7 @@ def fit_checkpoint(model: torch.nn.Module, checkpoint: dict, source: str, shown:
     """
     from .student_view_hook import student_checkpoint_view
     from ..student_checkpoint import STUDENT_PREFIX
-    model = model.module if is_model_wrapper(model) else model
+    model = unwrap(model)
     nested = isinstance(checkpoint.get('state_dict'), dict)
     state = checkpoint['state_dict'] if nested else checkpoint
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}

@@ -13,12 +13,12 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.utils import ProgressBar
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ...models.utils.student import unwrap
 from ...models.losses.mcmi import CentroidStatistics, MCMILoss
 
 CENTROID_MODES = ('eval', 'train')
@@ -30,7 +30,7 @@ def mcmi_losses(model: nn.Module) -> List[MCMILoss]:
     Raises:
         ValueError: the model has none.
     """
-    model = model.module if is_model_wrapper(model) else model
+    model = unwrap(model)
     losses = [m for m in model.modules() if isinstance(m, MCMILoss)]
     if not losses:
         raise ValueError('No MCMILoss in the model: MCMI centroids are computed for the MCMILoss of an MCMI '
@@ -70,7 +70,7 @@ def collect_mcmi_statistics(model: nn.Module, loader: DataLoader, mode: str = 'e
     """
     if mode not in CENTROID_MODES:
         raise ValueError(f'mode must be one of {CENTROID_MODES}, got {mode!r}.')
-    model = model.module if is_model_wrapper(model) else model
+    model = unwrap(model)
     losses = mcmi_losses(model)
     was_training = model.training
     model.train(mode == 'train')
@@ -126,6 +126,8 @@ class MCMICentroidHook(Hook):
     Raises:
         ValueError: an unknown mode, or a model without MCMILoss.
     """
+
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
 
     priority = 'NORMAL'
 

@@ -9,8 +9,8 @@ not. Iteration-based loops are seeded with ``seed + iteration`` before each iter
 skips the already-seen batches on resume by running them through the pipeline again, so the first
 resumed batch is drawn before the hook runs and may differ (documented in docs/checkpoints.md).
 
-``import mmkd_plugin`` adds it to every Runner (``compat/exact_resume.py``); listing it in
-``custom_hooks`` adds nothing.
+``DistillRunner`` registers it for every run it trains (``runner_type = 'DistillRunner'``); listing it in
+``custom_hooks`` adds nothing there, and gives a plain ``Runner`` the same reseeding.
 """
 import random
 
@@ -34,6 +34,8 @@ class ReseedHook(Hook):
     Ranks get ``+ rank`` too when the config asks for different seeds per rank
     (``randomness=dict(diff_rank_seed=True)``), as MMEngine's own seeding does.
     """
+
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
 
     priority = 'VERY_HIGH'
 

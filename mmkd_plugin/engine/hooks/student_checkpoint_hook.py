@@ -6,9 +6,9 @@ from typing import List
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
+from ...models.utils.student import unwrap
 from ..student_checkpoint import (STUDENT_SUFFIX, export_student, is_student_checkpoint_path,
                                   student_checkpoint_path, student_config_path)
 
@@ -28,13 +28,15 @@ class StudentCheckpointHook(Hook):
     detector), it does nothing.
     """
 
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
+
     priority = 'LOWEST'
 
     def __init__(self) -> None:
         self._written = set()  # student files this hook wrote, the only ones it may delete
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         self.enabled = hasattr(model, 'architecture')
         if not self.enabled:
             print_log('StudentCheckpointHook: the model has no `architecture` (student); nothing to '

@@ -5,10 +5,10 @@ from typing import Sequence, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.utils import is_method_overridden
 
+from ...models.utils.student import unwrap
 from ..student_checkpoint import STUDENT_PREFIX
 
 # Hooks of MMEngine, MMDetection and MMSegmentation that reach into `runner.model` as if it were the
@@ -110,7 +110,7 @@ class StudentViewHook(Hook):
     for a plain model), so ``StudentCheckpointHook`` exports the EMA student, and validation evaluates
     it.
 
-    ``import mmkd_plugin`` adds it to every Runner (``compat/student_view.py``); list it in
+    ``DistillRunner`` registers it for every run (``runner_type = 'DistillRunner'``); list it in
     ``default_hooks`` only to change ``hooks``. Put the plugin's own hooks in ``default_hooks`` too (a
     dict, merged with the student config's), so that the student's ``custom_hooks`` list is inherited,
     not replaced::
@@ -124,13 +124,15 @@ class StudentViewHook(Hook):
             (a plain detector) the hook does nothing.
     """
 
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
+
     priority = 'HIGHEST'
 
     def __init__(self, hooks: Sequence[str] = STUDENT_HOOKS) -> None:
         self.hook_types = tuple(hooks)
 
     def before_run(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         student = getattr(model, 'architecture', None)
         if student is None:
             return

@@ -16,6 +16,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
+from ...models.utils.student import DISTILLER_PREFIX, STUDENT_PREFIX, TEACHER_PREFIX, is_distillation, unwrap
+
 DISTILLER_PARAMWISE_KEYS = ('lr_mult', 'decay_mult', 'custom_keys')
 
 
@@ -23,14 +25,14 @@ def distiller_parameters(algorithm: nn.Module) -> Dict[str, nn.Parameter]:
     """Trainable parameters of ``algorithm`` outside the student (``architecture``) and the teacher:
     connectors, ACAM-KD's fusion and selection units, learned loss parameters."""
     return {name: p for name, p in algorithm.named_parameters()
-            if p.requires_grad and not name.startswith(('architecture.', 'teacher.'))}
+            if p.requires_grad and not name.startswith((STUDENT_PREFIX, TEACHER_PREFIX))}
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class DistillOptimWrapperConstructor:
     """Build the optimizer of a distillation algorithm with the student config's constructor.
 
-    ``import mmkd_plugin`` uses it for every Runner whose model has a student (``architecture``): the
+    ``DistillRunner`` uses it for every distillation algorithm (a student ``architecture``): the
     config's ``constructor`` (default ``DefaultOptimWrapperConstructor``) becomes
     ``student_constructor`` and its ``paramwise_cfg`` applies to the student exactly as in a run of the
     student alone (same groups, same order, same ``lr``/``weight_decay``). The distiller's trainable
@@ -75,7 +77,7 @@ class DistillOptimWrapperConstructor:
         """``paramwise_cfg`` applies to the student's own names (``backbone...``): a ``custom_keys`` entry
         written for the algorithm's names would silently match nothing."""
         keys = [k for k in ((paramwise_cfg or {}).get('custom_keys') or {})
-                if k.startswith(('architecture.', 'teacher.', 'distiller.'))]
+                if k.startswith((STUDENT_PREFIX, TEACHER_PREFIX, DISTILLER_PREFIX))]
         if keys:
             raise ValueError(f'paramwise_cfg.custom_keys {keys} name the distillation algorithm\'s parameters, '
                              'but paramwise_cfg applies to the student alone, by its own names (drop '
@@ -83,7 +85,7 @@ class DistillOptimWrapperConstructor:
                              'optim_wrapper.distiller_paramwise_cfg.custom_keys; the teacher is not optimised.')
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
-        algorithm = model.module if hasattr(model, 'module') else model
+        algorithm = unwrap(model)
         student = getattr(algorithm, 'architecture', None)
         if student is None:
             raise TypeError(f'DistillOptimWrapperConstructor builds the optimizer of a distillation algorithm '
@@ -123,8 +125,7 @@ def for_distillation(model: nn.Module, optim_wrapper_cfg):
     unchanged for a model without a student, for an optimizer wrapper object, for a built optimizer,
     for several optimizers (an ``OptimWrapperDict`` config) and when the constructor is already this one.
     The result is a shallow copy (the values are shared)."""
-    algorithm = model.module if hasattr(model, 'module') else model
-    if (not isinstance(optim_wrapper_cfg, dict) or getattr(algorithm, 'architecture', None) is None
+    if (not isinstance(optim_wrapper_cfg, dict) or not is_distillation(model)
             or not isinstance(optim_wrapper_cfg.get('optimizer'), dict)):
         return optim_wrapper_cfg
     constructor = optim_wrapper_cfg.get('constructor', 'DefaultOptimWrapperConstructor')

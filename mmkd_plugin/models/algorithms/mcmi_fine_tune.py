@@ -13,6 +13,7 @@ from mmrazor.registry import MODELS
 
 from ..utils import load_teacher_checkpoint
 from ..utils.init_report import dump_init_info
+from ..utils.student import STUDENT_PREFIX
 from .teacher_free_distill import TeacherFreeDistill
 
 
@@ -43,4 +44,4 @@ class MCMIFineTune(TeacherFreeDistill):
         """MMEngine's initialisation report for the distiller; one line for the loaded teacher."""
         count = sum(1 for _ in self.architecture.parameters())
         dump_init_info(self, f'Teacher to fine-tune: {count} parameters as loaded from teacher_ckpt (left '
-                             'out of the initialisation report).', skip_prefix='architecture.')
+                             'out of the initialisation report).', skip_prefix=STUDENT_PREFIX)

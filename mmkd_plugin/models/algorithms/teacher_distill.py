@@ -34,6 +34,7 @@ from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
 from ..utils.init_report import dump_init_info
+from ..utils.runner_check import require_distill_runner
 from ..utils import (FiniteLossMixin, TeacherInputs, build_model, check_loss_forward_mappings,
                      check_recorder_sources, check_records, handle_loaded_checkpoints, inherit_modules,
                      load_teacher_checkpoint, touch_parameters)
@@ -71,6 +72,7 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
                  inherit_from_teacher: Sequence[str] = (),
                  nonfinite_loss: str = 'raise',
                  **kwargs) -> None:
+        require_distill_runner(type(self).__name__)  # first: no teacher is loaded for a wrong Runner
         self.set_nonfinite_policy(nonfinite_loss)
         if teacher_forward not in TEACHER_FORWARDS:
             raise ValueError(f'teacher_forward must be one of {TEACHER_FORWARDS}, got {teacher_forward!r}.')

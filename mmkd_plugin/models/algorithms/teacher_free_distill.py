@@ -22,6 +22,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..distillers.per_level_distiller import expanded_mappings
+from ..utils.runner_check import require_distill_runner
 from ..utils import (FiniteLossMixin, build_model, check_loss_forward_mappings, check_recorder_sources,
                      check_records, handle_loaded_checkpoints, touch_parameters)
 
@@ -41,6 +42,7 @@ class TeacherFreeDistill(FiniteLossMixin, SelfDistill):
 
     def __init__(self, architecture: Union[dict, BaseModel], distiller: dict, nonfinite_loss: str = 'raise',
                  **kwargs) -> None:
+        require_distill_runner(type(self).__name__)  # first: nothing is built for a wrong Runner
         self.set_nonfinite_policy(nonfinite_loss)
         if 'teacher' in kwargs or 'teacher_ckpt' in kwargs:
             raise ValueError('TeacherFreeDistill has no teacher; remove `teacher`/`teacher_ckpt`, or '

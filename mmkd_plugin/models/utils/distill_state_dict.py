@@ -7,7 +7,7 @@
   loaded strictly; when they differ from it, a warning says so and how to use them instead.
 
 ``--resume`` from a plain model checkpoint is refused before anything loads
-(``mmkd_plugin/compat/resume_check.py``).
+(``DistillRunner.resume``, ``mmkd_plugin/engine/runner/resume_check.py``).
 """
 import logging
 
@@ -15,7 +15,8 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-STUDENT, TEACHER = 'architecture.', 'teacher.'
+from .student import STUDENT_PREFIX as STUDENT
+from .student import TEACHER_PREFIX as TEACHER
 
 
 def _remap(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:

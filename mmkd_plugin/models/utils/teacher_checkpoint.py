@@ -12,6 +12,8 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
+from .student import STUDENT_PREFIX
+
 _SHOWN = 10  # keys listed per kind of mismatch
 
 
@@ -60,8 +62,8 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]) -> 
         raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist.')
     checkpoint = CheckpointLoader.load_checkpoint(teacher_ckpt, map_location='cpu', logger='current')
     state = extract_state_dict(checkpoint)
-    if any(k.startswith('architecture.') for k in state):
-        state = extract_state_dict(state, prefix='architecture.')
+    if any(k.startswith(STUDENT_PREFIX) for k in state):
+        state = extract_state_dict(state, prefix=STUDENT_PREFIX)
     mismatch = state_dict_mismatch(teacher, state)
     if mismatch:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""Refuse ``--resume`` of a distillation run from a checkpoint that is not a distillation checkpoint.
+"""The checks ``DistillRunner.resume`` makes of a ``--resume`` checkpoint before anything is loaded.
 
 MMEngine's ``Runner.resume`` loads the weights non-strictly and then fails in torch's optimizer with
 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group", after
@@ -10,12 +10,8 @@ checkpoint whose optimizer has other parameter groups than this run's (checkpoin
 before anything is loaded, and a distillation checkpoint that holds weights only (``state_dict`` and ``meta``,
 as model zoos publish them), on which MMEngine would fail with ``KeyError: 'message_hub'``.
 """
-import functools
-
-from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
-
-from .safe_checkpoint import safe_torch_load
+from ...compat.safe_checkpoint import safe_torch_load
+from ...models.utils.student import STUDENT_PREFIX
 
 
 class ResumeRefused(ValueError):
@@ -59,7 +55,7 @@ def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> No
 
 def check_resumable(checkpoint: dict, filename: str) -> None:
     """Raise ``ResumeRefused`` (a ``ValueError``) if the checkpoint ``filename`` holds no ``architecture.*`` weights."""
-    if any(k.startswith('architecture.') for k in _state_keys(checkpoint)):
+    if any(k.startswith(STUDENT_PREFIX) for k in _state_keys(checkpoint)):
         return
     if filename.endswith('_student.pth'):  # StudentCheckpointHook's export of a run's student
         raise ResumeRefused(
@@ -87,25 +83,3 @@ def check_training_state(checkpoint: dict, filename: str) -> None:
         f'--resume {filename}: it holds {what} ({", ".join(sorted(map(str, checkpoint)))}; no '
         f'{", ".join(lacks)}; published checkpoints are like that), so there is no training state to resume. To '
         f'start from its weights, use load_from={filename} (--cfg-options load_from=...) without --resume.')
-
-
-def apply() -> None:
-    """Wrap ``Runner.resume`` with :func:`check_resumable`, :func:`check_training_state` and
-    :func:`check_optimizer_groups`, for distillation algorithms (a student ``architecture`` and a
-    ``distiller``). Idempotent."""
-    if getattr(Runner.resume, '_mmkd_checks_checkpoint', False):
-        return
-    original = Runner.resume
-
-    @functools.wraps(original)
-    def resume(self, filename, *args, **kwargs):
-        model = self.model.module if is_model_wrapper(self.model) else self.model
-        if hasattr(model, 'architecture') and hasattr(model, 'distiller'):
-            checkpoint = read_checkpoint(filename)
-            check_resumable(checkpoint, filename)
-            check_training_state(checkpoint, filename)
-            check_optimizer_groups(self.optim_wrapper, checkpoint, filename)
-        return original(self, filename, *args, **kwargs)
-
-    resume._mmkd_checks_checkpoint = True
-    Runner.resume = resume
