@@ -28,8 +28,9 @@ setup(
     long_description_content_type='text/markdown',
     # mmkd_devtools/ (generated data, offline smoke helpers), tools/ and tests/ stay in the repository.
     packages=find_packages(include=['mmkd_plugin', 'mmkd_plugin.*']),
-    # The configs, inheritable as `mmkd_plugin::...` (mmkd_plugin/.mim/configs links to configs/; the
-    # wheel gets copies), as mmdet and mmseg ship theirs.
+    # The model configs, inheritable as `mmkd_plugin::...` (mmkd_plugin/.mim/configs links to configs/; the
+    # wheel gets copies), as mmdet and mmseg ship theirs. The benchmark suites, ablation rounds, tuning sweeps
+    # and the model configs only they run stay in the repository (tools/benchmarks/suites/).
     package_data={'mmkd_plugin': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
     python_requires='>=3.8',
     # torch and mmcv are deliberately not listed: pip would pull a CUDA torch and try to build mmcv

@@ -36,6 +36,10 @@ def test_wheel_ships_every_config_and_no_development_code(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     configs = {osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)}
     assert configs and {'mmkd_plugin/.mim/' + c for c in configs} <= names
+    # exactly the model configs: the benchmark suites and their configs (tools/benchmarks/suites/) stay out
+    shipped = {n for n in names if n.startswith('mmkd_plugin/.mim/configs/') and n.endswith('.py')}
+    assert shipped == {'mmkd_plugin/.mim/' + c for c in configs}
+    assert not any('benchmarks' in n or 'suites' in n for n in names), sorted(n for n in names if 'bench' in n)
     assert 'mmkd_plugin/.mim/model-index.yml' in names
     top_level = {n.split('/')[0] for n in names}
     assert top_level == {'mmkd_plugin', 'mmkd_plugin-0.1.0.dist-info'}, top_level  # no devtools, tests, tools

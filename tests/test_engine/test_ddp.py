@@ -109,7 +109,7 @@ def _steps_worker(rank, world_size, port, model_cfg, stop_after, out_dir):
     ('configs/demo/acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
      dict(acam=dict(mask_types=['spatial'])), None),  # the channel units are left out of the loss
     ('configs/demo/acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py', {}, 1),
-    ('configs/benchmarks/tiny_cityscapes/uskd_deeplabv3-r18-w16_synthetic-cityscapes.py', {}, None),
+    ('tools/benchmarks/suites/tiny_cityscapes/uskd_deeplabv3-r18-w16_synthetic-cityscapes.py', {}, None),
 ], ids=['acam_spatial_only', 'acam_stop_distill', 'uskd'])
 def test_trainable_distillers_under_ddp_without_find_unused(config, overrides, stop_after, tmp_path):
     from mmengine.config import ConfigDict
@@ -174,7 +174,8 @@ def test_hard_augmentor_stays_the_same_on_every_rank(tmp_path):
     """HARD's augmentor is outside DDP (frozen between its own steps); its gradients are averaged by hand."""
     from mmkd_devtools.testing import offline_model_cfg
     cfg = Config.fromfile(os.path.join(
-        REPO, 'configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'))
+        REPO, 'tools/benchmarks/suites/tiny_coco',
+        'hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py'))
     model_cfg = offline_model_cfg(cfg, str(tmp_path))
     mp.spawn(_hard_worker, args=(2, _free_port(), model_cfg, str(tmp_path)), nprocs=2)
     ranks = [torch.load(tmp_path / f'hard{r}.pth') for r in range(2)]

@@ -25,7 +25,8 @@ from mmkd_plugin.models.utils import load_teacher_checkpoint
 from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import REPO, SEG_TEACHER_CFG, logged_scalars, run, seg_runner_cfg
 
-MCMI_CFG = osp.join(REPO, 'configs', 'benchmarks', 'tiny_cityscapes', 'mcmi_deeplabv3-r18_synthetic-cityscapes.py')
+MCMI_CFG = osp.join(REPO, 'tools', 'benchmarks', 'suites', 'tiny_cityscapes',
+                    'mcmi_deeplabv3-r18_synthetic-cityscapes.py')
 NUM_CLASSES = 19
 
 

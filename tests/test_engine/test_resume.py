@@ -9,7 +9,7 @@ from mmkd_devtools.testing import write_random_teacher
 from tests.fixtures.runner_utils import CWD_CFG, REPO, logged_scalars, run, runner_cfg
 
 
-HARD_CFG = osp.join(REPO, 'configs', 'benchmarks', 'tiny_coco',
+HARD_CFG = osp.join(REPO, 'tools', 'benchmarks', 'suites', 'tiny_coco',
                     'hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
 
 

@@ -8,7 +8,7 @@ from mmengine.registry import DefaultScope, MODELS
 from mmengine.runner import load_checkpoint
 
 from mmkd_devtools.testing import write_random_teacher
-from tests.fixtures.runner_utils import (SEG_CWD_CFG, SEG_STUDENT_CFG, point_seg_data, run,
+from tests.fixtures.runner_utils import (REPO, SEG_CWD_CFG, SEG_STUDENT_CFG, point_seg_data, run,
                                          seg_runner_cfg)
 
 
@@ -77,7 +77,7 @@ def test_exported_student_config_works_with_mmseg_init_model(seg_run):
 def test_teacher_free_distill_trains_through_the_runner(tmp_path, synthetic_cityscapes):
     """USKD in a real Runner: the Runner copies the config's top-level ``data_preprocessor`` (mmseg's, without
     the student's ``size``) into the model dict; the student's own preprocessor must stay in charge."""
-    config = osp.join(osp.dirname(SEG_CWD_CFG), '..', 'benchmarks', 'tiny_cityscapes',
+    config = osp.join(REPO, 'tools', 'benchmarks', 'suites', 'tiny_cityscapes',
                       'uskd_deeplabv3-r18-w16_synthetic-cityscapes.py')
     cfg = seg_runner_cfg(config, str(tmp_path / 'work'), synthetic_cityscapes['data_root'], 2)
     assert cfg.get('data_preprocessor') is not None and 'size' not in cfg.data_preprocessor

@@ -22,7 +22,7 @@ from mmkd_plugin.models.architectures import AffineAugmentor
 from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-HARD_COCO = osp.join(REPO, 'configs', 'benchmarks', 'tiny_coco',
+HARD_COCO = osp.join(REPO, 'tools', 'benchmarks', 'suites', 'tiny_coco',
                      'hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
 H, W = 64, 96
 BOX = (30.0, 20.0, 60.0, 44.0)  # x1, y1, x2, y2

@@ -15,7 +15,7 @@ import pytest
 from tests.fixtures.runner_utils import CWD_CFG, REPO, STUDENT_CFG, TEACHER_CFG
 
 TOOL = osp.join(REPO, 'tools', 'benchmarks', 'accuracy.py')
-MCMI_CFG = 'configs/benchmarks/tiny_coco/mcmi_retinanet-r18_synthetic-coco.py'
+MCMI_CFG = 'tools/benchmarks/suites/tiny_coco/mcmi_retinanet-r18_synthetic-coco.py'
 
 
 def _suite(path, data_root):
@@ -139,11 +139,11 @@ def test_every_shipped_suite_loads():
     finally:
         sys.path.remove(osp.dirname(TOOL))
     import glob
-    paths = sorted(glob.glob(osp.join(REPO, 'configs', 'benchmarks', '*.py')))
+    paths = sorted(glob.glob(osp.join(REPO, 'tools', 'benchmarks', 'suites', '*.py')))
     names = {osp.basename(p) for p in paths}
     assert {'tiny_coco.py', 'tiny_cityscapes.py', 'coco.py', 'cityscapes.py'} <= names
     for path in paths:
         suites = load_suites(path)
         assert suites and all(s.variants for s in suites), path
-    pairs = {s.name for s in load_suites(osp.join(REPO, 'configs', 'benchmarks', 'coco.py'))}
+    pairs = {s.name for s in load_suites(osp.join(REPO, 'tools', 'benchmarks', 'suites', 'coco.py'))}
     assert pairs == {'retinanet', 'faster_rcnn', 'reppoints'}

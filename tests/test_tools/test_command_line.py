@@ -161,9 +161,9 @@ def test_tools_read_a_package_config():
 
 
 @pytest.mark.parametrize('config, data', [
-    ('configs/benchmarks/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
+    ('tools/benchmarks/suites/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
      'train_dataloader.dataset.data_root={coco}/'),
-    ('configs/benchmarks/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
+    ('tools/benchmarks/suites/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
      'train_dataloader.dataset.data_root={cityscapes}/')], ids=['coco', 'cityscapes'])
 def test_hard_augmentations_picture(tmp_path, synthetic_coco, synthetic_cityscapes, config, data):
     """Clean | augmented pairs, one row per image, drawn by mmdet's / mmseg's visualizer."""

@@ -28,7 +28,7 @@ from mmkd_plugin.tool_paths import check_config_paths
 from tests.fixtures.runner_utils import CWD_CFG, REPO, STUDENT_CFG, TEACHER_CFG, run, runner_cfg
 
 ACAM_CFG = osp.join(REPO, 'configs', 'demo', 'acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
-SUITE = osp.join(REPO, 'configs', 'benchmarks', 'tiny_coco.py')
+SUITE = osp.join(REPO, 'tools', 'benchmarks', 'suites', 'tiny_coco.py')
 
 
 @functools.lru_cache(maxsize=None)

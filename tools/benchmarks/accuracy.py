@@ -4,7 +4,7 @@
                                               [--launcher {none,pytorch,slurm}] [--gpus G]
                                               [--partition P] [--dry-run]
 
-    python tools/benchmarks/accuracy.py configs/benchmarks/tiny_coco.py --seeds 3
+    python tools/benchmarks/accuracy.py tools/benchmarks/suites/tiny_coco.py --seeds 3
 
 Each run goes through ``tools/train.py`` (``randomness.seed`` = the seed; the suite's teacher checkpoint
 for distillation configs), then its student-only checkpoint through ``tools/test.py`` with the student
@@ -40,7 +40,8 @@ DONE = 'train_done.json'
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('suite', type=path_arg('config'), help='a suite file, e.g. configs/benchmarks/tiny_coco.py')
+    parser.add_argument('suite', type=path_arg('config'),
+                        help='a suite file, e.g. tools/benchmarks/suites/tiny_coco.py')
     parser.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 (default 3)')
     parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/<suite name>')
     parser.add_argument('--only', nargs='+', metavar='NAME', help='these variants (and the baseline)')

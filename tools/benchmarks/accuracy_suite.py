@@ -1,6 +1,6 @@
 """An accuracy suite and the runs it implies (used by ``tools/benchmarks/accuracy.py``).
 
-A suite is an MMEngine config file under ``configs/benchmarks/`` (so a suite can inherit another with
+A suite is an MMEngine config file under ``tools/benchmarks/suites/`` (so a suite can inherit another with
 ``_base_``)::
 
     metric = 'coco/bbox_mAP'                       # the key tools/test.py logs

@@ -1,8 +1,0 @@
-# HARD-affine settings on the tiny Cityscapes suite (3 seeds): the augmentor's centre learned, against the
-# default (fixed at the identity). `python tools/benchmarks/accuracy.py configs/benchmarks/hard_tuning_tiny_cityscapes.py --jobs 2`
-_base_ = ['./hard_tiny_cityscapes.py']
-variants = dict(
-    hard_learned_centre=dict(
-        config='configs/benchmarks/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
-        label='HARD-affine + ACAM-KD, centre learned',
-        options=['model.augmentor.learn_mean=True']))
