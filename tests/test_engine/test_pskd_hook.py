@@ -408,3 +408,23 @@ def test_a_new_heads_loss_needs_only_the_loss_file(tmp_path, mode):
     assert providers.providers[0] is not None and runner.model.loss_cls.provider is None  # detached after
     if mode == 'memory':
         torch.testing.assert_close(hook.memory.probs, memory, rtol=1e-5, atol=1e-6)
+
+
+def test_the_snapshot_runs_in_the_steps_autocast_and_the_loss_in_fp32():
+    """The provider sees the batch where train_step preprocesses it, inside the optimizer wrapper's
+    autocast context, so the snapshot runs in the same precision as the student; the loss is fp32."""
+    model = ToyClassifier().train()
+    hook = PSKDHook(mode='snapshot')
+    hook.attach(model)
+    hook.snapshot.load_state_dict(model.state_dict())
+    hook.snapshot_iter, hook.alpha = 0, 0.5
+    data = ToyDataset()
+    batch = dict(inputs=[data[i]['inputs'] for i in range(4)], data_samples=[data[i]['data_samples'] for i in range(4)])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        data = model.data_preprocessor(batch, True)
+        assert hook.provider.outputs.outputs.dtype == torch.bfloat16
+        loss = model(**data, mode='loss')['loss_cls']
+    assert loss.dtype == torch.float32 and hook.provider.outputs.served == 1
+    hook.provider.end_step()
+    hook.detach()
+    assert model.loss_cls.provider is None and not model.data_preprocessor._forward_hooks

@@ -32,7 +32,7 @@ student's sampled RoIs are the ``rois`` its RoI extractor is called with (mmdet'
 ``bbox_roi_extractor(feats, rois)`` before the classifier, the only place the RoIs are exposed).
 """
 import inspect
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -162,7 +162,7 @@ class GivenPredictions(PastPredictions):
         if self.levels is not None:
             taken = self.levels.take(logits.shape[0] if all_levels else None)
         return PreviousPredictions(alpha=self.alpha, logits=taken, probs=self.probs, seen=self.seen,
-                                   level=self.served - 1)
+                                   level=max(self.served - 1, 0))
 
 
 class MemoryProvider(PastPredictions):
@@ -291,11 +291,12 @@ class RoISnapshotProvider(SnapshotProvider):
         self.rois: Optional[Tensor] = None
         extractor = student.get_submodule(roi_head_name).bbox_roi_extractor
         self._signature = inspect.signature(extractor.forward)
-        self._handle = extractor.register_forward_pre_hook(self._see_rois, with_kwargs=True)
 
-    def _see_rois(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        if self.feats is not None:
-            self.rois = self._signature.bind(*args, **kwargs).arguments['rois']
+        def see_rois(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            # a function, not a bound method: a deep copy of the student does not copy the provider
+            if self.feats is not None:
+                self.rois = self._signature.bind(*args, **kwargs).arguments['rois']
+        self._handle = extractor.register_forward_pre_hook(see_rois, with_kwargs=True)
 
     def start_batch(self, inputs, data_samples) -> None:
         self.outputs = self.feats = self.rois = None
@@ -326,7 +327,3 @@ class RoISnapshotProvider(SnapshotProvider):
     def close(self) -> None:
         self._handle.remove()
 
-
-def providers_of(student: nn.Module) -> List[PastPredictions]:
-    """The providers attached to the PS-KD losses in ``student``."""
-    return [m.provider for m in student.modules() if getattr(m, 'provider', None) is not None]
