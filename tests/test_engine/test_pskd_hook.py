@@ -26,7 +26,7 @@ from torch import nn
 
 from mmkd_plugin.compat.safe_checkpoint import safe_torch_load
 from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
-from mmkd_plugin.models.losses.pskd import PSKDLoss
+from mmkd_plugin.models.losses.pskd import PSKDLoss, PSKDTargetsMixin
 from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss
 from tests.fixtures.ddp_utils import end_worker
 
@@ -349,3 +349,82 @@ def test_memory_mode_refuses_a_concat_dataset():
     dataset = ConcatDataset.__new__(ConcatDataset)  # the type is what matters
     with pytest.raises(ValueError, match='starts again at 0 in each dataset of a ConcatDataset'):
         PSKDHook._check_memory_dataset(dataset)
+
+
+class MinimalPSKDCrossEntropy(PSKDTargetsMixin, nn.Module):
+    """A PS-KD loss for a new head, written here against the loss-side interface only: the mixin, and
+    ``past_predictions(logits)`` answering α_t and p_{t−1} (memory rows or snapshot logits)."""
+
+    supports_memory = True  # one (C,) row per sample
+
+    def forward(self, logits, labels):
+        logits = logits.float()
+        onehot = F.one_hot(labels, logits.shape[1]).float()
+        past = self.past_predictions(logits)
+        alpha, prev = (0.0, onehot) if past is None else (past.alpha, onehot)
+        if past is not None and past.probs is not None:
+            prev = torch.where(past.seen[:, None], past.probs, onehot)
+        elif past is not None and past.logits is not None:
+            prev = past.logits.float().softmax(1)
+        targets = (1 - alpha) * onehot + alpha * prev
+        return (-targets * logits.log_softmax(1)).mean(0).sum()
+
+
+@MODELS.register_module(name='PSKDToyClassifierNewLoss', force=True)
+class ToyClassifierNewLoss(ToyClassifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loss_cls = MinimalPSKDCrossEntropy()
+
+
+class ProviderRecorder(Hook):
+    """The provider the loss holds at every iteration."""
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.providers = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.providers.append(runner.model.loss_cls.provider)
+
+
+@pytest.mark.parametrize('mode', ['memory', 'snapshot'])
+def test_a_new_heads_loss_needs_only_the_loss_file(tmp_path, mode):
+    """A loss class defined in this test, with no change to the hook or the providers, trains with
+    PSKDHook as the official loop does; its provider is attached once, for the whole run."""
+    cfg = toy_cfg(tmp_path / mode, mode=mode, model=dict(type='PSKDToyClassifierNewLoss'))
+    runner = Runner.from_cfg(cfg)
+    init = {k: v.clone() for k, v in runner.model.fc.state_dict().items()}
+    recorder, providers = Recorder(), ProviderRecorder()
+    runner.register_hook(recorder)
+    runner.register_hook(providers)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, PSKDHook))
+    assert isinstance(hook.loss, MinimalPSKDCrossEntropy)
+    losses, memory, state = official_loop(init, epochs=3, batch=4, mode=mode)
+    torch.testing.assert_close(torch.tensor(recorder.losses), torch.tensor(losses), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(runner.model.fc.state_dict(), state, rtol=1e-5, atol=1e-6)
+    assert len(providers.providers) == 9 and all(p is providers.providers[0] for p in providers.providers)
+    assert providers.providers[0] is not None and runner.model.loss_cls.provider is None  # detached after
+    if mode == 'memory':
+        torch.testing.assert_close(hook.memory.probs, memory, rtol=1e-5, atol=1e-6)
+
+
+def test_the_snapshot_runs_in_the_steps_autocast_and_the_loss_in_fp32():
+    """The provider sees the batch where train_step preprocesses it, inside the optimizer wrapper's
+    autocast context, so the snapshot runs in the same precision as the student; the loss is fp32."""
+    model = ToyClassifier().train()
+    hook = PSKDHook(mode='snapshot')
+    hook.attach(model)
+    hook.snapshot.load_state_dict(model.state_dict())
+    hook.snapshot_iter, hook.alpha = 0, 0.5
+    data = ToyDataset()
+    batch = dict(inputs=[data[i]['inputs'] for i in range(4)], data_samples=[data[i]['data_samples'] for i in range(4)])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        data = model.data_preprocessor(batch, True)
+        assert hook.provider.outputs.outputs.dtype == torch.bfloat16
+        loss = model(**data, mode='loss')['loss_cls']
+    assert loss.dtype == torch.float32 and hook.provider.outputs.served == 1
+    hook.provider.end_step()
+    hook.detach()
+    assert model.loss_cls.provider is None and not model.data_preprocessor._forward_hooks

@@ -17,7 +17,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
-from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDLoss
+from mmkd_plugin.engine.hooks.pskd_memory import PredictionMemory
+from mmkd_plugin.engine.hooks.pskd_providers import GivenPredictions, MemoryProvider
+from mmkd_plugin.models.losses.pskd import PSKDLoss
 from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss, PSKDQualityFocalLoss
 from mmkd_devtools.testing import offline_model_cfg, packed_det_batch, packed_seg_batch
 
@@ -45,7 +47,7 @@ def test_nc_loss_reproduces_the_official_formula():
     prev = torch.softmax(torch.randn(6, 10), 1)
     seen = torch.tensor([True, True, False, True, False, True])
     loss = PSKDLoss()
-    loss.feed(PreviousPredictions(alpha=0.37, probs=prev, seen=seen))
+    loss.attach_provider(GivenPredictions(alpha=0.37, probs=prev, seen=seen))
     onehot = torch.eye(10)[labels]
     # unseen rows hold the one-hot label, as the official memory does during epoch 0
     expected = official_pskd_loss(logits, onehot, torch.where(seen[:, None], prev, onehot), 0.37)
@@ -53,8 +55,8 @@ def test_nc_loss_reproduces_the_official_formula():
 
 
 def at_alpha_0(loss):
-    """What PSKDHook feeds at alpha = 0 (the first step of the schedule's limit)."""
-    loss.feed(PreviousPredictions(alpha=0.0))
+    """What PSKDHook's providers answer at alpha = 0 (the first step of the schedule's limit)."""
+    loss.attach_provider(GivenPredictions(alpha=0.0))
     return loss
 
 
@@ -71,7 +73,7 @@ def test_at_alpha_0_it_is_the_stock_cross_entropy():
         mine = at_alpha_0(PSKDLoss(avg_non_ignore=avg_non_ignore))(dense, seg, weight=weight, ignore_index=255)
         torch.testing.assert_close(mine, ref)
     loss = PSKDLoss()
-    loss.feed(PreviousPredictions(alpha=0.0, logits=torch.randn(2, 4, 5, 6)))
+    loss.attach_provider(GivenPredictions(alpha=0.0, logits=torch.randn(2, 4, 5, 6)))
     torch.testing.assert_close(loss(dense, seg, ignore_index=255),
                                CrossEntropyLoss()(dense, seg, ignore_index=255))
 
@@ -104,7 +106,7 @@ def test_dense_soft_targets_per_pixel_with_ignore(avg_non_ignore):
     labels = torch.randint(0, 5, (2, 4, 6))
     labels[1, 1:3, 2:5] = 255
     loss = PSKDLoss(avg_non_ignore=avg_non_ignore)
-    loss.feed(PreviousPredictions(alpha=0.6, logits=prev))
+    loss.attach_provider(GivenPredictions(alpha=0.6, logits=prev))
     value = loss(logits, labels, ignore_index=255)
     assert abs(float(value) - ref_dense(logits.detach(), prev, labels, 0.6, avg_non_ignore)) < 1e-5
     value.backward()
@@ -114,7 +116,7 @@ def test_dense_soft_targets_per_pixel_with_ignore(avg_non_ignore):
     # what the snapshot predicts on ignored pixels does not matter
     prev2 = prev.clone()
     prev2[ignored] = 100.0
-    loss.feed(PreviousPredictions(alpha=0.6, logits=prev2))
+    loss.attach_provider(GivenPredictions(alpha=0.6, logits=prev2))
     torch.testing.assert_close(loss(logits, labels, ignore_index=255), value)
 
 
@@ -125,9 +127,9 @@ def test_snapshot_logits_are_upsampled_like_mmseg_upsamples_the_student():
     small = torch.randn(2, 3, 2, 3)
     for align in (False, True):
         loss = PSKDLoss(align_corners=align)
-        loss.feed(PreviousPredictions(alpha=0.5, logits=small))
+        loss.attach_provider(GivenPredictions(alpha=0.5, logits=small))
         got = loss(logits, labels)
-        loss.feed(PreviousPredictions(alpha=0.5, logits=resize(small, (16, 24), mode='bilinear',
+        loss.attach_provider(GivenPredictions(alpha=0.5, logits=resize(small, (16, 24), mode='bilinear',
                                                                     align_corners=align)))
         torch.testing.assert_close(got, loss(logits, labels))
 
@@ -136,19 +138,28 @@ def test_bf16_inputs_are_computed_in_fp32():
     torch.manual_seed(5)
     logits, prev, labels = torch.randn(2, 4, 3, 5), torch.randn(2, 4, 3, 5), torch.randint(0, 4, (2, 3, 5))
     loss = PSKDLoss()
-    loss.feed(PreviousPredictions(alpha=0.4, logits=prev.bfloat16()))
+    loss.attach_provider(GivenPredictions(alpha=0.4, logits=prev.bfloat16()))
     low = loss(logits.bfloat16(), labels)
-    loss.feed(PreviousPredictions(alpha=0.4, logits=prev.bfloat16().float()))
+    loss.attach_provider(GivenPredictions(alpha=0.4, logits=prev.bfloat16().float()))
     assert low.dtype == torch.float32
     torch.testing.assert_close(low, loss(logits.bfloat16().float(), labels))
 
 
 def test_memory_mode_records_softmax_and_rejects_dense_logits():
+    """The memory provider, before anything is written: the label as target, and the softmax of the
+    logits the loss asked about written to the batch's rows after the step."""
+    from mmengine.structures import BaseDataElement
     logits, labels = torch.randn(3, 4), torch.tensor([0, 1, 2])
+    memory = PredictionMemory(5)
+    provider = MemoryProvider(lambda: 0.5, lambda: memory)
     loss = PSKDLoss()
-    loss.feed(PreviousPredictions(alpha=0.5, probs=None, seen=torch.zeros(3, dtype=torch.bool), record=True))
+    loss.attach_provider(provider)
+    provider.start_batch(None, [BaseDataElement(metainfo=dict(sample_idx=i)) for i in (4, 0, 2)])
     torch.testing.assert_close(loss(logits, labels), F.cross_entropy(logits, labels))
-    torch.testing.assert_close(loss.recorded[0], torch.softmax(logits, 1))
+    provider.end_step()
+    torch.testing.assert_close(memory.probs[[4, 0, 2]], torch.softmax(logits, 1))
+    assert memory.seen.tolist() == [True, False, True, False, True]
+    provider.start_batch(None, [BaseDataElement(metainfo=dict(sample_idx=1))])
     with pytest.raises(ValueError, match="mode='snapshot'"):
         loss(torch.randn(1, 4, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))
 
@@ -188,7 +199,7 @@ def test_soft_focal_matches_mmdet_focal_and_the_formula():
                                FocalLoss()(logits, labels, weight, avg_factor=6.0))
     prev = torch.randn(20, 4)
     loss = PSKDFocalLoss()
-    loss.feed(PreviousPredictions(alpha=0.3, logits=[prev]))
+    loss.attach_provider(GivenPredictions(alpha=0.3, logits=[prev]))
     expected = (ref_focal(logits, labels, prev, 0.3) * weight.double().numpy()[:, None]).sum() / 6.0
     assert abs(float(loss(logits, labels, weight, avg_factor=6.0)) - expected) < 1e-5
     with pytest.raises(RuntimeError, match='once per'):
@@ -200,7 +211,7 @@ def test_soft_focal_is_minimal_where_the_prediction_equals_the_soft_target():
     target_logits = torch.randn(8, 3)
     logits = target_logits.clone().requires_grad_(True)
     loss = PSKDFocalLoss()
-    loss.feed(PreviousPredictions(alpha=1.0, logits=[target_logits]))
+    loss.attach_provider(GivenPredictions(alpha=1.0, logits=[target_logits]))
     value = loss(logits, torch.full((8,), 3))
     value.backward()
     assert float(value) == 0 and logits.grad.abs().max() == 0
@@ -223,10 +234,10 @@ def test_decode_head_with_its_own_snapshot_gives_the_pixel_entropy():
     with torch.no_grad():
         logits = model(data['inputs'], data['data_samples'], mode='tensor')
     loss_module = model.decode_head.loss_decode
-    loss_module.feed(PreviousPredictions(alpha=1.0, logits=logits))
+    loss_module.attach_provider(GivenPredictions(alpha=1.0, logits=logits))
     with torch.no_grad():
         losses = model(**data, mode='loss')
-    assert loss_module.calls == 1
+    assert loss_module.provider.served == 1
     up = resize(logits, (64, 128), mode='bilinear', align_corners=False)
     labels = torch.stack([s.gt_sem_seg.data[0] for s in data['data_samples']])
     entropy = -(up.softmax(1) * up.log_softmax(1)).sum(1) * (labels != 255)
@@ -243,10 +254,10 @@ def test_retinanet_levels_line_up_with_the_snapshot():
         cls_scores, _ = model(data['inputs'], data['data_samples'], mode='tensor')
         stock = model(**data, mode='loss')  # nothing fed: mmdet's focal loss
     loss_module = model.bbox_head.loss_cls
-    loss_module.feed(PreviousPredictions(alpha=1.0, logits=cls_scores))
+    loss_module.attach_provider(GivenPredictions(alpha=1.0, logits=cls_scores))
     with torch.no_grad():
         losses = model(**data, mode='loss')
-    assert loss_module.calls == len(cls_scores) == 5
+    assert loss_module.provider.served == len(cls_scores) == 5
     assert all(float(v) == 0 for v in losses['loss_cls'])
     assert sum(float(v) for v in stock['loss_cls']) > 0
 
@@ -295,7 +306,7 @@ def test_soft_quality_focal_matches_mmdet_qfl_and_the_formula():
                                    QualityFocalLoss()(logits, (labels, scores), weight, **kwargs))
     prev = torch.randn(20, 4)
     loss = PSKDQualityFocalLoss()
-    loss.feed(PreviousPredictions(alpha=0.3, logits=[prev]))
+    loss.attach_provider(GivenPredictions(alpha=0.3, logits=[prev]))
     expected = (ref_quality_focal(logits, labels, scores, prev, 0.3) * weight.double().numpy()[:, None]).sum() / 6.0
     assert abs(float(loss(logits, (labels, scores), weight, avg_factor=6.0)) - expected) < 1e-5
     with pytest.raises(ValueError, match='activated=False'):
@@ -313,15 +324,15 @@ def test_dense_heads_line_up_with_the_snapshot(head):
     with torch.no_grad():
         cls_scores = model(data['inputs'], data['data_samples'], mode='tensor')[0]
     loss_module = model.bbox_head.loss_cls
-    loss_module.feed(PreviousPredictions(alpha=1.0, logits=cls_scores))
+    loss_module.attach_provider(GivenPredictions(alpha=1.0, logits=cls_scores))
     with torch.no_grad():
         losses = model(**data, mode='loss')
-    assert loss_module.calls == len(cls_scores)
+    assert loss_module.provider.served == len(cls_scores)
     assert loss_module.flatten_levels == (head == 'FCOSHead')
     values = losses['loss_cls'] if isinstance(losses['loss_cls'], list) else [losses['loss_cls']]
     assert len(values) == (1 if head == 'FCOSHead' else len(cls_scores))
     assert all(abs(float(v)) < 1e-6 for v in values)
-    loss_module.feed(PreviousPredictions(alpha=0.0, logits=cls_scores))
+    loss_module.attach_provider(GivenPredictions(alpha=0.0, logits=cls_scores))
     with torch.no_grad():
         stock = model(**data, mode='loss')['loss_cls']
     assert sum(float(v) for v in (stock if isinstance(stock, list) else [stock])) > 0
@@ -339,12 +350,12 @@ def test_flatten_levels_takes_every_level_in_one_call_or_says_why():
     levels = [torch.randn(2, 3, 4, 4), torch.randn(2, 3, 2, 2)]  # (N, C, H, W) per level
     flat = torch.cat([lv.permute(0, 2, 3, 1).reshape(-1, 3) for lv in levels])
     loss = PSKDFocalLoss(flatten_levels=True)
-    loss.feed(PreviousPredictions(alpha=1.0, logits=levels))
-    assert float(loss(flat.clone(), torch.full((40, ), 3))) == 0 and loss.calls == 2
-    loss.feed(PreviousPredictions(alpha=1.0, logits=levels))
+    loss.attach_provider(GivenPredictions(alpha=1.0, logits=levels))
+    assert float(loss(flat.clone(), torch.full((40, ), 3))) == 0 and loss.provider.served == 2
+    loss.attach_provider(GivenPredictions(alpha=1.0, logits=levels))
     with pytest.raises(ValueError, match='flatten to 40 rows, the loss got 32'):
         loss(flat[:32], torch.full((32, ), 3))
     per_level = PSKDFocalLoss()  # FCOS without flatten_levels: level 0 does not fit the call
-    per_level.feed(PreviousPredictions(alpha=1.0, logits=levels))
+    per_level.attach_provider(GivenPredictions(alpha=1.0, logits=levels))
     with pytest.raises(ValueError, match='once over every level flattened'):
         per_level(flat, torch.full((40, ), 3))

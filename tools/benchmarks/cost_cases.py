@@ -121,9 +121,9 @@ def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: in
                 model.train_step(copy.deepcopy(batch), optim)
             return run
 
-        def snapshot_forward():
-            data = model.data_preprocessor(copy.deepcopy(batch), training=True)
-            hook._snapshot_logits(data['inputs'], data['data_samples'])
+        def snapshot_forward():  # preprocessing, which hands the batch to the hook's provider: the snapshot forward
+            hook.alpha = 0.5
+            model.data_preprocessor(copy.deepcopy(batch), training=True)
 
         return Case({'student step': step(0.0), 'extra forward': snapshot_forward, 'KD step': step(0.5)},
                     'KD step', ['student step', 'extra forward'], 'PS-KD snapshot', 'PS-KD snapshot')

@@ -23,14 +23,17 @@ The previous predictions p_{t−1} come in two modes:
 
 How the targets reach the loss: the model stays the stock one; its head's classification loss is
 replaced by ``PSKDLoss`` (softmax heads), ``PSKDFocalLoss`` (sigmoid focal-loss heads: RetinaNet, ATSS,
-FCOS) or ``PSKDQualityFocalLoss`` (GFL, RTMDet). A forward pre-hook on the student, in ``mode='loss'``,
-reads the memory or runs the snapshot on the batch the student is about to see, and ``feed``s α and the
-predictions to that loss, which builds the soft targets. What the snapshot gives is what the loss asks
-for (its ``snapshot_source``, see ``PSKDTargetsMixin``), not something the hook derives from head names:
-``'outputs'``, its ``mode='tensor'`` classification output (a classifier's or decode head's logits, a
-dense detection head's per-level maps, which the loss takes per call or all at once); ``'roi_head'``,
-the snapshot's features, with its RoI head run on the student's sampled RoIs when the loss asks. In an
-MMRazor algorithm the student (``architecture``) is hooked.
+FCOS) or ``PSKDQualityFocalLoss`` (GFL, RTMDet). When training starts the hook attaches one provider
+of past predictions to that loss (``pskd_providers.py``): a ``MemoryProvider``, a ``SnapshotProvider``
+(the snapshot's ``mode='tensor'`` classification output: a classifier's or decode head's logits, a
+dense detection head's per-level maps) or a ``RoISnapshotProvider`` (the snapshot's RoI head on the
+student's sampled RoIs), chosen by what the loss asks for (its ``snapshot_source``, see
+``PSKDTargetsMixin``), not by head names. The provider sees each training batch as the model's
+``data_preprocessor`` outputs it (the memory rows of its ``sample_idx`` are read, or the snapshot is
+run on it), and the loss, when it runs, pulls α_t and p_{t−1} from it. The hook keeps the schedule
+and the snapshot, refreshes the snapshot at its boundaries, and ends each step on the provider (the
+memory is written). In an MMRazor algorithm the student (``architecture``) is softened and the
+algorithm's ``data_preprocessor`` watched.
 
 Nothing is lost on resume: α, the snapshot (with the iteration it was taken) and the memory are
 saved in the checkpoint under ``'pskd'`` (plain tensors, so ``weights_only`` loading accepts them) and
@@ -40,7 +43,6 @@ import copy
 import math
 from typing import Optional
 
-import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -48,16 +50,12 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
 
-from mmkd_plugin.models.losses.pskd import PreviousPredictions, PSKDTargetsMixin
-from .pskd_memory import PredictionMemory, gather_rows
+from mmkd_plugin.models.losses.pskd import PSKDTargetsMixin
+from .pskd_memory import PredictionMemory
+from .pskd_providers import (MISSING_SAMPLE_IDX, MemoryProvider, PastPredictions,  # noqa: F401
+                             RoISnapshotProvider, SnapshotProvider, sample_indices)
 
 MODES = ('snapshot', 'memory')
-MISSING_SAMPLE_IDX = (
-    "PSKDHook(mode='memory') addresses its memory by each data sample's `sample_idx`, which this "
-    "batch's data samples lack. MMEngine's datasets set it, but the packing transform must keep it: add "
-    "'sample_idx' to its meta_keys, e.g. dict(type='PackSegInputs', meta_keys=(<its default keys>, "
-    "'sample_idx')). mmdet's PackDetInputs and mmseg's PackSegInputs leave it out by default; "
-    "mmpretrain's PackInputs keeps it.")
 
 
 @HOOKS.register_module()
@@ -94,11 +92,10 @@ class PSKDHook(Hook):
         self.snapshot: Optional[nn.Module] = None
         self.snapshot_iter = -1  # the iteration the snapshot was taken at; -1: none yet
         self.memory: Optional[PredictionMemory] = None
+        self.loss: Optional[nn.Module] = None
+        self.provider: Optional[PastPredictions] = None  # attached to ``self.loss`` by ``attach``
         self._handles = []
-        self._indices: Optional[Tensor] = None
-        self._step = None
         self._roi_head_name: Optional[str] = None
-        self._rois: Optional[Tensor] = None
 
     @staticmethod
     def student(runner) -> nn.Module:
@@ -116,7 +113,7 @@ class PSKDHook(Hook):
         elif self.memory is None or fresh:
             self._check_memory_dataset(runner.train_dataloader.dataset)
             self.memory = PredictionMemory(len(runner.train_dataloader.dataset))
-        self.attach(self.student(runner))
+        self.attach(runner.model.module if is_model_wrapper(runner.model) else runner.model)
         every = ('every epoch' if self.by_epoch else 'every iteration')
         snap = (f', snapshot every {self.interval} iterations' if getattr(self, 'interval', None)
                 else ', snapshot every epoch' if self.mode == 'snapshot' else '')
@@ -135,24 +132,55 @@ class PSKDHook(Hook):
     def after_train(self, runner) -> None:
         self.detach()
 
-    def attach(self, student: nn.Module) -> None:
-        """Find the student's PS-KD loss, make the snapshot (snapshot mode), hook the loss forward."""
-        self.loss = self._find_loss(student)
+    def attach(self, model: nn.Module) -> None:
+        """Find the student's PS-KD loss, make the snapshot (snapshot mode), attach the loss's provider.
+
+        ``model`` is the unwrapped model the runner trains: the student itself, or an MMRazor
+        algorithm whose ``architecture`` is the student. Its ``data_preprocessor`` output is the batch
+        the provider sees, the one ``train_step`` hands to the forward.
+        """
+        student = getattr(model, 'architecture', model)
+        loss = self._find_loss(student)
         if self.mode == 'snapshot':
             self._ensure_snapshot(student)
         self.detach()
-        self._handles = [
-            student.register_forward_pre_hook(self._before_forward, with_kwargs=True),
-            student.register_forward_hook(self._after_forward, with_kwargs=True)]
-        if self.mode == 'snapshot' and self._roi_head_name is not None:
-            extractor = student.get_submodule(self._roi_head_name).bbox_roi_extractor
-            self._handles.append(extractor.register_forward_pre_hook(self._capture_rois))
+        self.loss = loss
+        if self.mode == 'memory':
+            provider = MemoryProvider(lambda: self.alpha, lambda: self.memory)
+        elif self._roi_head_name is not None:
+            provider = RoISnapshotProvider(lambda: self.alpha, self._taken_snapshot, student,
+                                           self._roi_head_name, owner=type(loss).__name__)
+        else:
+            provider = SnapshotProvider(lambda: self.alpha, self._taken_snapshot, owner=type(loss).__name__)
+        loss.attach_provider(provider)
+        self.provider = provider
+        preprocessor = getattr(model, 'data_preprocessor', None)
+        if not isinstance(preprocessor, nn.Module):
+            raise TypeError(f'PSKDHook reads each batch from the model\'s data_preprocessor; '
+                            f'{type(model).__name__} has none (an MMEngine BaseModel has one).')
+
+        def see_batch(module: nn.Module, args: tuple, output) -> None:
+            if student.training:  # a training batch; evaluation batches are not the loss's
+                if not isinstance(output, dict) or 'inputs' not in output:
+                    raise TypeError(f'PSKDHook expects {type(module).__name__} to return a dict with '
+                                    f"'inputs' and 'data_samples', as MMEngine's preprocessors do.")
+                provider.start_batch(output['inputs'], output.get('data_samples'))
+        self._handles = [preprocessor.register_forward_hook(see_batch)]
+
+    def _taken_snapshot(self) -> Optional[nn.Module]:
+        """The frozen snapshot, or None before the first one is taken (the loss then uses the labels)."""
+        return self.snapshot if self.snapshot_iter >= 0 else None
 
     def detach(self) -> None:
-        """Remove the forward hooks from the student."""
+        """Remove the provider from the loss and anything the hook put on the model."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self.provider is not None:
+            self.provider.close()
+            if self.loss is not None and self.loss.provider is self.provider:
+                self.loss.attach_provider(None)
+            self.provider = None
 
     def _find_loss(self, student: nn.Module) -> nn.Module:
         found = [(name, m) for name, m in student.named_modules() if isinstance(m, PSKDTargetsMixin)]
@@ -206,12 +234,16 @@ class PSKDHook(Hook):
     def _ensure_snapshot(self, student: nn.Module) -> None:
         if self.snapshot is not None:
             return
-        snapshot = copy.deepcopy(student)
+        # The snapshot's losses get no provider (they never run: the snapshot is only asked for
+        # outputs, features and RoI logits); the memo keeps the student's provider out of the copy.
+        memo = {id(m.provider): None for m in student.modules()
+                if isinstance(m, PSKDTargetsMixin) and m.provider is not None}
+        snapshot = copy.deepcopy(student, memo)
         for module in snapshot.modules():  # hooks copied from the student (recorders, ours) must not run
             for attr in ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks'):
                 getattr(module, attr).clear()
             if isinstance(module, PSKDTargetsMixin):
-                module.feed(None)
+                module.attach_provider(None)
         self.snapshot = snapshot.requires_grad_(False).eval()
 
     @staticmethod
@@ -245,75 +277,14 @@ class PSKDHook(Hook):
         self.snapshot.eval()
         self.snapshot_iter = runner.iter
 
-    def _before_forward(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
-        if mode != 'loss' or not module.training:
-            return
-        inputs = kwargs['inputs'] if 'inputs' in kwargs else args[0]
-        data_samples = kwargs.get('data_samples', args[1] if len(args) > 1 else None)
-        previous = PreviousPredictions(alpha=self.alpha)
-        if self.mode == 'snapshot':
-            if self.snapshot_iter >= 0 and self.alpha > 0:
-                previous.logits = self._snapshot_logits(inputs, data_samples)
-        else:
-            self._indices = self.sample_indices(data_samples)
-            previous.probs, previous.seen = self.memory.lookup(self._indices)
-            previous.record = True
-        self.loss.feed(previous)
-
-    def _snapshot_logits(self, inputs: Tensor, data_samples):
-        """The snapshot's classification logits for this batch (see ``PreviousPredictions``)."""
-        with torch.no_grad():
-            if self._roi_head_name is None:
-                out = self.snapshot(inputs, data_samples, mode='tensor')
-                return out[0] if isinstance(out, (tuple, list)) else out
-            feats = self.snapshot.extract_feat(inputs)
-        roi_head = self.snapshot.get_submodule(self._roi_head_name)
-
-        def roi_logits() -> Tensor:  # called by the loss, after the student sampled its RoIs
-            with torch.no_grad():
-                return roi_head._bbox_forward(feats, self._rois)['cls_score']
-        return roi_logits
-
-    def _capture_rois(self, module: nn.Module, args: tuple) -> None:
-        if self.loss.previous is not None:
-            self._rois = args[1]
-
-    def _after_forward(self, module: nn.Module, args: tuple, kwargs: dict, output) -> None:
-        previous = self.loss.previous
-        if previous is None:
-            return
-        calls, recorded = self.loss.calls, self.loss.recorded
-        self.loss.feed(None)
-        if previous.logits is not None:
-            levels = len(previous.logits) if isinstance(previous.logits, (list, tuple)) else 1
-            if calls != levels:
-                raise RuntimeError(
-                    f'{type(self.loss).__name__} used {calls} of the snapshot\'s {levels} logit tensors '
-                    'in this forward; it must be the loss of the head whose outputs `mode="tensor"` '
-                    'returns (the decode head, a dense detection head, a classifier head).')
-        if previous.record:
-            if len(recorded) != 1 or len(recorded[0]) != len(self._indices):
-                rows = [len(r) for r in recorded]
-                raise ValueError(f"PSKDHook(mode='memory') needs one (C,) row per sample: the loss gave "
-                                 f'{rows} rows for {len(self._indices)} samples. Use mode=\'snapshot\' '
-                                 'for detection and segmentation heads.')
-            self._step = (self._indices, recorded[0])
-
     @staticmethod
     def sample_indices(data_samples) -> Tensor:
         """The ``sample_idx`` of each data sample, as an int64 tensor (clear error if missing)."""
-        indices = [getattr(ds, 'metainfo', {}).get('sample_idx') for ds in data_samples or []]
-        if not indices or any(i is None for i in indices):
-            raise KeyError(MISSING_SAMPLE_IDX)
-        return torch.tensor(indices, dtype=torch.long)
+        return sample_indices(data_samples)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if self._step is None:
-            return
-        indices, probs = self._step
-        self._step = None
-        self.memory.write(*gather_rows(indices.to(probs.device), probs))
+        if self.provider is not None:  # the memory written (before CheckpointHook saves it), levels checked
+            self.provider.end_step()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state = dict(mode=self.mode, alpha_T=self.alpha_T, alpha=self.alpha,

@@ -11,10 +11,12 @@ and the loss, which replaces the cross-entropy (there is no separate CE term), i
     L = −Σ_k ỹ_k · log softmax(z)_k,  averaged over the batch (official ``(-t * log_p).mean(0).sum()``).
 
 ``PSKDLoss`` is a drop-in replacement for the head's cross-entropy; it does not know where
-p_{t−1} comes from. ``PSKDHook`` (mmkd_plugin/engine/hooks/pskd_hook.py) feeds it, before every loss
-forward, a :class:`PreviousPredictions`: α_t and either the frozen snapshot's raw logits
-(``mode='snapshot'``) or the stored per-sample probabilities (``mode='memory'``). Without a hook, or
-before the first snapshot, the target is the one-hot label and the loss is the ordinary CE.
+p_{t−1} comes from: ``PSKDHook`` (mmkd_plugin/engine/hooks/pskd_hook.py) attaches a provider to it
+once (mmkd_plugin/engine/hooks/pskd_providers.py), and when the loss runs it asks that provider for
+the logits it is computing (:meth:`PSKDTargetsMixin.past_predictions`), which answers a
+:class:`PreviousPredictions`: α_t and either the frozen snapshot's raw logits (``mode='snapshot'``) or
+the stored per-sample probabilities (``mode='memory'``). Before the first snapshot, or in evaluation
+without a provider, the target is the one-hot label and the loss is the ordinary CE.
 
 Layouts (``cls_score`` / ``label``, as the heads call their loss):
 
@@ -31,7 +33,7 @@ default ``avg_non_ignore=False``: ignored pixels count in the denominator) or ov
 ones (``avg_non_ignore=True``). Everything is computed in fp32, also under autocast.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -44,91 +46,73 @@ REDUCTIONS = ('none', 'mean', 'sum')
 
 @dataclass
 class PreviousPredictions:
-    """What ``PSKDHook`` hands a PS-KD loss for one loss forward of the student.
+    """What a provider answers a PS-KD loss for the logits it is computing: α_t and p_{t−1}.
 
     Attributes:
         alpha: α_t, the weight of the previous predictions in the target.
-        logits: the frozen snapshot's raw outputs on the current batch (snapshot mode): one tensor
-            (a classifier's (N, C), a decode head's (N, C, h, w)), one tensor per level (a dense
-            detection head; the loss's i-th call in a forward takes level i), or a function that
-            computes them when the loss is called (an RoI head: the snapshot's RoI head on the
-            student's sampled RoIs, known only then). None before the first snapshot.
-        probs: the stored probabilities of the batch's samples, (N, C) (memory mode).
+        logits: the frozen snapshot's raw outputs for these logits (snapshot mode): a classifier's
+            (N, C), a decode head's (N, C, h, w) (at the head's output size), one detection level's
+            (N, A·C, H, W), every level flattened to (Σ N·H·W·A, C) rows (a loss that asked for all
+            levels at once), or an RoI head's (num_rois, C + 1) on the student's sampled RoIs. None
+            before the first snapshot or while α_t = 0.
+        probs: the stored probabilities of the batch's samples, (N, C) (memory mode); None while
+            nothing has been written.
         seen: (N,) bool, whether each sample has been written to the memory; unseen samples train
             on their label, as the official memory holds one-hot rows during epoch 0.
-        record: keep this forward's softmax (``recorded``) for the hook to write into the memory.
+        level: which of the snapshot's levels ``logits`` is (for error messages).
     """
 
     alpha: float
-    logits: Optional[Union[Tensor, Sequence[Tensor], Callable[[], Tensor]]] = None
+    logits: Optional[Tensor] = None
     probs: Optional[Tensor] = None
     seen: Optional[Tensor] = None
-    record: bool = False
+    level: int = 0
 
 
 SNAPSHOT_SOURCES = ('outputs', 'roi_head')
 
 
 class PSKDTargetsMixin:
-    """The part every PS-KD loss shares: receiving :class:`PreviousPredictions` from the hook.
+    """The part every PS-KD loss shares: pulling α_t and p_{t−1} from its provider.
 
-    A loss says what it needs and ``PSKDHook`` provides it, whatever the head:
+    ``PSKDHook`` attaches one provider to the loss (``provider``, see
+    ``mmkd_plugin/engine/hooks/pskd_providers.py``) when training starts; the loss calls
+    :meth:`past_predictions` with the logits it is computing and builds the soft targets
+    (1 − α_t)·onehot(y) + α_t·p_{t−1} from the answer. A loss for a new head is this mixin, an
+    ``nn.Module`` and a ``forward`` that does so; it says what it needs, the hook provides it:
 
     - ``snapshot_source``: ``'outputs'``, the snapshot's ``mode='tensor'`` classification output (one
-      tensor, or one per level: the loss's i-th call takes level i, or a loss called once over all
-      levels takes them all flattened, :meth:`_next_logits`); ``'roi_head'``, the snapshot's RoI head
-      run on the RoIs the student sampled (a callable, evaluated when the loss asks);
-    - ``supports_memory``: whether it can record one (C,) softmax row per sample for
-      ``mode='memory'``.
+      tensor; or one per level, the loss's calls in a forward taking the levels in order, or, with
+      ``all_levels=True``, every level at once, flattened); ``'roi_head'``, the snapshot's RoI head run
+      on the RoIs the student sampled;
+    - ``supports_memory``: whether it has one (C,) softmax row per sample, for ``mode='memory'``.
     """
 
     snapshot_source = 'outputs'
     supports_memory = False
+    provider = None
 
-    def feed(self, previous: Optional[PreviousPredictions]) -> None:
-        """Set (or, with None, clear) the previous predictions for the next loss forward."""
-        self._previous = previous
-        self.calls = 0
-        self.recorded: List[Tensor] = []
+    def attach_provider(self, provider) -> None:
+        """Take past predictions from ``provider`` (None: none, the loss is then the hard-label one)."""
+        if provider is not None and getattr(provider, 'per_sample', False) and not self.supports_memory:
+            raise ValueError(f"PSKDHook(mode='memory') keeps one (C,) row per sample, for classifiers; "
+                             f"{type(self).__name__} is a detection loss: use mode='snapshot'.")
+        self.provider = provider
 
-    @property
-    def previous(self) -> Optional[PreviousPredictions]:
-        return getattr(self, '_previous', None)
+    def past_predictions(self, logits: Tensor, all_levels: bool = False) -> Optional[PreviousPredictions]:
+        """α_t and p_{t−1} for ``logits`` from the provider; None without one (evaluation only).
 
-    def check_fed(self) -> None:
-        """Refuse to train without ``PSKDHook``, which feeds the loss before every training forward
-        (with nothing fed the loss is the plain hard-label one, and PS-KD would silently not happen)."""
-        if self.training and self.previous is None:
-            raise RuntimeError(
-                f'{type(self).__name__} is training without PSKDHook, so it would train the plain '
-                "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to the "
-                'config (the hook gives the loss its soft targets), or use the original loss.')
-
-    def _next_logits(self, all_levels_rows: Optional[int] = None) -> Tensor:
-        """The snapshot logits for this call: level ``calls`` when there is one tensor per level; with
-        ``all_levels_rows`` (a loss called once over every level, FCOS), every level flattened to
-        (Σ N·H·W·A, C) rows, level after level, which must be that many rows."""
-        logits = self.previous.logits
-        if all_levels_rows is not None and isinstance(logits, (list, tuple)):
-            if self.calls:
-                raise RuntimeError(f'{type(self).__name__}(flatten_levels=True) was called {self.calls + 1} '
-                                   'times in one forward; it takes every level in one call (FCOS).')
-            flat = torch.cat([level.permute(0, 2, 3, 1).reshape(-1, level.shape[1]) for level in logits])
-            if flat.shape[0] != all_levels_rows:
-                raise ValueError(f'flatten_levels=True: the snapshot\'s levels flatten to {flat.shape[0]} rows, '
-                                 f'the loss got {all_levels_rows}; it is for heads that call their loss once '
-                                 'over every level, level after level (FCOS).')
-            self.calls = len(logits)
-            return flat
-        if isinstance(logits, (list, tuple)):
-            if self.calls >= len(logits):
+        Training without a provider is refused: with nothing attached the loss is the plain hard-label
+        one, and PS-KD would silently not happen.
+        """
+        if self.provider is None:
+            if self.training:
                 raise RuntimeError(
-                    f'{type(self).__name__} was called {self.calls + 1} times in one forward but the '
-                    f'snapshot gave {len(logits)} levels of logits; the loss must be called once per '
-                    'level, in the order of the head outputs.')
-            logits = logits[self.calls]
-        self.calls += 1
-        return logits() if callable(logits) else logits
+                    f'{type(self).__name__} is training without PSKDHook, so it would train the plain '
+                    "hard-label loss. Add default_hooks = dict(pskd=dict(type='PSKDHook', alpha_T=...)) to "
+                    'the config (the hook gives the loss its soft targets), or use the original loss.')
+            return None
+        return self.provider.past(logits, all_levels=all_levels)
 
 
 def reduce_loss(loss: Tensor, valid: Tensor, reduction: str, avg_factor: Optional[float],
@@ -187,7 +171,6 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
         self.ignore_index = ignore_index
         self.align_corners = align_corners
         self._loss_name = loss_name
-        self.feed(None)
 
     @property
     def supports_memory(self) -> bool:
@@ -214,27 +197,21 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
         Returns:
             The weighted loss (a scalar unless the reduction is 'none').
         """
-        self.check_fed()
         reduction = reduction_override or self.reduction
         logits = cls_score.float()
         label = self._check_label(logits, label)
-        if self.previous is not None and self.previous.record and logits.dim() != 2:
-            raise ValueError(
-                f"PSKDHook(mode='memory') stores one (C,) row per sample, but this head's logits are "
-                f"{tuple(logits.shape)}; use mode='snapshot' for dense prediction.")
+        previous = self.past_predictions(logits)
         num_classes = logits.shape[1]
         ignore = self.ignore_index if ignore_index is None else ignore_index
         valid = (label >= 0) & (label < num_classes)
         if ignore is not None:
             valid &= label != ignore
         onehot = F.one_hot(torch.where(valid, label, 0), num_classes).movedim(-1, 1).float()
-        targets = self._soft_targets(logits, onehot)
+        targets = self._soft_targets(logits, onehot, previous)
         log_probs = F.log_softmax(logits, dim=1)
         loss = -(targets * log_probs).sum(dim=1) * valid
         if weight is not None:
             loss = loss * weight.float().reshape(loss.shape)
-        if self.previous is not None and self.previous.record:
-            self.recorded.append(F.softmax(logits.detach(), dim=1))
         return self.loss_weight * reduce_loss(loss, valid, reduction, avg_factor, self.avg_non_ignore)
 
     @staticmethod
@@ -253,9 +230,9 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
                              f'expected {expected}.')
         return label.long()
 
-    def _soft_targets(self, logits: Tensor, onehot: Tensor) -> Tensor:
+    def _soft_targets(self, logits: Tensor, onehot: Tensor,
+                      previous: Optional[PreviousPredictions]) -> Tensor:
         """(1 − α)·onehot + α·p_prev, or the one-hot labels when there is nothing previous yet."""
-        previous = self.previous
         if previous is None or previous.alpha == 0:
             return onehot
         if previous.probs is not None:
@@ -265,7 +242,7 @@ class PSKDLoss(PSKDTargetsMixin, nn.Module):
                                  f'{tuple(logits.shape)}; did the number of classes change?')
             prev = torch.where(previous.seen.to(logits.device)[:, None], probs, onehot)
         elif previous.logits is not None:
-            prev_logits = self._next_logits().float()
+            prev_logits = previous.logits.float()
             if prev_logits.dim() == 4 and prev_logits.shape[2:] != logits.shape[2:]:
                 prev_logits = F.interpolate(prev_logits, size=logits.shape[2:], mode='bilinear',
                                             align_corners=self.align_corners)

@@ -20,7 +20,9 @@ For t ∈ {0, 1}, |t − σ| is the focal ``p_t`` term, so with α = 0 this is e
 The snapshot's classification maps come from ``snapshot(..., mode='tensor')`` = (cls_scores,
 bbox_preds): one (N, A·C, H, W) map per FPN level. mmdet's ``AnchorHead.loss_by_feat_single`` calls
 the loss once per level, in level order, on ``cls_score.permute(0, 2, 3, 1).reshape(-1, C)``; the
-i-th call here takes level i and reshapes it the same way (and checks the size).
+provider (``PSKDHook``'s, mmkd_plugin/engine/hooks/pskd_providers.py) answers the i-th call of a
+forward with level i, which is reshaped the same way here (and its size checked). With
+``flatten_levels=True`` (FCOS, one call over every level) it answers with every level flattened.
 
 Replace ``type='FocalLoss'`` by ``type='mmrazor.PSKDFocalLoss'`` in ``bbox_head.loss_cls`` and keep
 the other keys (``use_sigmoid=True`` must stay: mmdet reads it from the config to size the head).
@@ -32,7 +34,7 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
-from .pskd import REDUCTIONS, PSKDTargetsMixin, reduce_loss
+from .pskd import REDUCTIONS, PreviousPredictions, PSKDTargetsMixin, reduce_loss
 
 
 @MODELS.register_module()
@@ -64,7 +66,6 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.flatten_levels = flatten_levels
-        self.feed(None)
 
     def forward(self, pred: Tensor, target, weight: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None, reduction_override: Optional[str] = None) -> Tensor:
@@ -77,10 +78,10 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
             avg_factor: divisor of the summed loss (mmdet: the number of positive anchors).
             reduction_override: 'none', 'mean' or 'sum'.
         """
-        self.check_fed()
         reduction = reduction_override or self.reduction
         logits = pred.float()
-        soft = self._soft_targets(logits, self._hard_targets(logits, target))
+        hard = self._hard_targets(logits, target)
+        soft = self._soft_targets(logits, hard, self.past_predictions(logits, all_levels=self.flatten_levels))
         prob = logits.sigmoid()
         loss = F.binary_cross_entropy_with_logits(logits, soft, reduction='none')
         if self.alpha is not None:
@@ -103,18 +104,16 @@ class PSKDFocalLoss(PSKDTargetsMixin, nn.Module):
         num_classes = logits.shape[1]
         return F.one_hot(target.long().clamp(0, num_classes), num_classes + 1)[:, :num_classes].float()
 
-    def _soft_targets(self, logits: Tensor, onehot: Tensor) -> Tensor:
-        previous = self.previous
-        if previous is not None and previous.record:
-            raise ValueError("PSKDHook(mode='memory') does not apply to dense detection heads; use "
-                             "mode='snapshot'.")
+    @staticmethod
+    def _soft_targets(logits: Tensor, onehot: Tensor, previous: Optional[PreviousPredictions]) -> Tensor:
+        """(1 − α)·onehot + α·σ(z^snap), or the hard targets when there is nothing previous yet."""
         if previous is None or previous.alpha == 0 or previous.logits is None:
             return onehot
-        prev = self._next_logits(logits.shape[0] if self.flatten_levels else None).float()
+        prev = previous.logits.float()
         if prev.dim() == 4:  # (N, A*C, H, W), as the head outputs it
             prev = prev.permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
         if prev.shape != logits.shape:
-            raise ValueError(f'snapshot logits of level {self.calls - 1} give {tuple(prev.shape)} rows, '
+            raise ValueError(f'snapshot logits of level {previous.level} give {tuple(prev.shape)} rows, '
                              f'the student level has {tuple(logits.shape)}; the loss must be called once '
                              'per level, in order (mmdet AnchorHead.loss_by_feat_single), or once over '
                              'every level flattened level after level (FCOS).')
