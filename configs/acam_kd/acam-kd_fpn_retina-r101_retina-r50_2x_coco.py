@@ -2,6 +2,7 @@
 # RetinaNet R50 (2x, 37.4). Paper target: 41.2 mAP (README.md).
 _base_ = ['mmdet::retinanet/retinanet_r50_fpn_2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_cfg = 'mmdet::retinanet/retinanet_r101_fpn_2x_coco.py'
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r101_fpn_2x_coco/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'  # noqa: E501

@@ -2,6 +2,7 @@
 # with a 64-channel FPN, so f_align is the identity). The teacher runs only backbone + neck ('feat').
 _base_ = ['./retinanet_r18-w16_synthetic-coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_cfg = '{{ fileDirname }}/retinanet_r18_synthetic-coco.py'
 teacher_ckpt = 'work_dirs/demo/teacher/epoch_20.pth'

@@ -2,6 +2,7 @@
 # recipe: tau 1, recorders on decode_head.conv_seg), teacher DeepLabV3-R18 -> quarter-width student.
 _base_ = ['./deeplabv3_r18-w16_synthetic-cityscapes.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_cfg = '{{ fileDirname }}/deeplabv3_r18_synthetic-cityscapes.py'
 teacher_ckpt = 'work_dirs/demo_seg/teacher/iter_600.pth'

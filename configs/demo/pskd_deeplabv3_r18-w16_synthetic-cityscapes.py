@@ -5,6 +5,7 @@
 # (configs/pskd/README.md, "On the tiny suites").
 _base_ = ['./deeplabv3_r18-w16_synthetic-cityscapes.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
 default_hooks = dict(

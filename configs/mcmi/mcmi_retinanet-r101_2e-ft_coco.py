@@ -7,6 +7,7 @@
 # RetinaNet-R101 distillation configs (configs/acam_kd, configs/nkd).
 _base_ = ['mmdet::retinanet/retinanet_r101_fpn_2x_coco.py', '../_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r101_fpn_2x_coco/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'  # noqa: E501
 fine_tune_epochs = 2

@@ -4,6 +4,7 @@
 # RetinaNet; not measured for GFL (RetinaNet's tiny-suite value: --cfg-options model.distiller.loss.loss_weight=0.1).
 _base_ = ['mmdet::gfl/gfl_r50_fpn_ms-2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/gfl/gfl_r101_fpn_mstrain_2x_coco/gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth'  # noqa: E501
 model = dict(

@@ -3,6 +3,7 @@
 # image, target = the assigned label, background (80) included.
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 teacher_cfg = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py'
 teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_2x_coco/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'  # noqa: E501

@@ -4,6 +4,7 @@
 # iterations), softens them with alpha_i = 0.8 * (i + 1) / 80000. The auxiliary head keeps its CE.
 _base_ = ['mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(decode_head=dict(loss_decode=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0)))
 # alpha_T 0.8: the official value (PS-KD-Pytorch; published for classification, no dense value exists).

@@ -4,6 +4,7 @@
 # keeps its sigmoid CE.
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(roi_head=dict(bbox_head=dict(
     loss_cls=dict(_delete_=True, type='mmrazor.PSKDLoss', loss_weight=1.0, snapshot_source='roi_head'))))

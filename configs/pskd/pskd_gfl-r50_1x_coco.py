@@ -5,6 +5,7 @@
 # --cfg-options default_hooks.pskd.alpha_T=0.2).
 _base_ = ['mmdet::gfl/gfl_r50_fpn_1x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(bbox_head=dict(loss_cls=dict(
     _delete_=True, type='mmrazor.PSKDQualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0)))

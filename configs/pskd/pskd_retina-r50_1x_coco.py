@@ -7,6 +7,7 @@
 # none gained (configs/pskd/README.md). Its best: --cfg-options default_hooks.pskd.alpha_T=0.2
 _base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(bbox_head=dict(loss_cls=dict(type='mmrazor.PSKDFocalLoss')))
 default_hooks = dict(

@@ -3,6 +3,7 @@
 # auxiliary head's input). Labels: a recorder on the student's `_stack_batch_gt` (see README).
 _base_ = ['mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
 mid_idx, mid_channels = 2, 256  # backbone output index and width of the mid-level feature

@@ -105,3 +105,21 @@ def test_the_plugin_runner_is_found_by_mmengines_registry():
     import mmkd_plugin  # noqa: F401
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'retinanet_r18_synthetic-coco.py'))
     assert cfg.runner_type == 'DistillRunner' and RUNNERS.get(cfg.runner_type).distillation_runner
+
+
+def test_every_config_that_imports_the_plugin_selects_distill_runner():
+    """configs/ and the benchmark suites' model configs: a config that imports the plugin (every
+    distillation config, PS-KD's and the synthetic baselines) builds DistillRunner, so the stock train
+    scripts pick it up; the resolved config is what counts (a child inherits the line)."""
+    import glob
+    import mmkd_plugin  # noqa: F401
+    paths = [p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+             + glob.glob(osp.join(REPO, 'tools', 'benchmarks', 'suites', '*', '*.py'))
+             if '_base_' not in p.split(osp.sep)]
+    assert len(paths) > 60
+    missing = []
+    for path in paths:
+        cfg = Config.fromfile(path)
+        if 'mmkd_plugin' in str(cfg.get('custom_imports')) and cfg.get('runner_type') != 'DistillRunner':
+            missing.append(osp.relpath(path, REPO))
+    assert not missing

@@ -20,7 +20,6 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.registry import DATASETS, MODELS
-from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 from torch import nn
 
@@ -29,6 +28,7 @@ from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
 from mmkd_plugin.models.losses.pskd import PSKDLoss, PSKDTargetsMixin
 from mmkd_plugin.models.losses.pskd_focal import PSKDFocalLoss
 from tests.fixtures.ddp_utils import end_worker
+from tests.fixtures.runner_utils import build_runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DEMO = osp.join(REPO, 'configs/demo/pskd_deeplabv3_r18-w16_synthetic-cityscapes.py')
@@ -130,7 +130,7 @@ def toy_cfg(work_dir, mode='memory', max_epochs=3, batch_size=4, max_iters=None,
 
 
 def train(cfg, *extra_hooks):
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     recorder = Recorder()
     for hook in (recorder,) + extra_hooks:
         runner.register_hook(hook)
@@ -175,7 +175,7 @@ def official_loop(init_state, epochs, batch, mode='memory'):
 @pytest.mark.parametrize('mode', ['memory', 'snapshot'])
 def test_runner_reproduces_the_official_loop(tmp_path, mode):
     cfg = toy_cfg(tmp_path / mode, mode=mode)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     init = {k: v.clone() for k, v in runner.model.fc.state_dict().items()}
     recorder = Recorder()
     runner.register_hook(recorder)
@@ -393,7 +393,7 @@ def test_a_new_heads_loss_needs_only_the_loss_file(tmp_path, mode):
     """A loss class defined in this test, with no change to the hook or the providers, trains with
     PSKDHook as the official loop does; its provider is attached once, for the whole run."""
     cfg = toy_cfg(tmp_path / mode, mode=mode, model=dict(type='PSKDToyClassifierNewLoss'))
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     init = {k: v.clone() for k, v in runner.model.fc.state_dict().items()}
     recorder, providers = Recorder(), ProviderRecorder()
     runner.register_hook(recorder)
@@ -428,3 +428,15 @@ def test_the_snapshot_runs_in_the_steps_autocast_and_the_loss_in_fp32():
     hook.provider.end_step()
     hook.detach()
     assert model.loss_cls.provider is None and not model.data_preprocessor._forward_hooks
+
+
+def test_a_snapshot_loss_that_never_saw_its_batch_stops_instead_of_training_on_labels():
+    """A train_step that skips the data preprocessor gives the snapshot provider no batch: with a snapshot
+    and α_t > 0 the loss's call is an error naming why, not a step on the labels alone."""
+    from mmkd_plugin.engine.hooks.pskd_providers import SnapshotProvider
+    snapshot = nn.Linear(2, 3)
+    provider = SnapshotProvider(alpha=lambda: 0.5, snapshot=lambda: snapshot)
+    with pytest.raises(RuntimeError, match=r"mode='snapshot'\) has not seen this batch.*labels alone"):
+        provider.past(torch.zeros(4, 3))
+    before = SnapshotProvider(alpha=lambda: 0.5, snapshot=lambda: None)  # first epoch: no snapshot yet
+    assert before.past(torch.zeros(4, 3)).logits is None

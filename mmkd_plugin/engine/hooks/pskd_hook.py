@@ -45,12 +45,12 @@ from typing import Optional
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
 
-from mmkd_plugin.models.losses.pskd import PSKDTargetsMixin
+from ...models.losses.pskd import PSKDTargetsMixin
+from ...models.utils.student import unwrap
 from .pskd_memory import PredictionMemory
 from .pskd_providers import (MISSING_SAMPLE_IDX, MemoryProvider, PastPredictions,  # noqa: F401
                              RoISnapshotProvider, SnapshotProvider, sample_indices)
@@ -69,6 +69,8 @@ class PSKDHook(Hook):
         snapshot_interval: iterations between snapshots. None: every epoch boundary for epoch-based
             loops, one pass over the data for iteration-based ones. Snapshot mode only.
     """
+
+    mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
 
     # After an iteration the memory must be written before CheckpointHook (VERY_LOW) saves it.
     priority = 'ABOVE_NORMAL'
@@ -100,7 +102,7 @@ class PSKDHook(Hook):
     @staticmethod
     def student(runner) -> nn.Module:
         """The model the hook softens: ``runner.model`` unwrapped, or an algorithm's student."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         return getattr(model, 'architecture', model)
 
     def before_train(self, runner) -> None:
@@ -113,7 +115,7 @@ class PSKDHook(Hook):
         elif self.memory is None or fresh:
             self._check_memory_dataset(runner.train_dataloader.dataset)
             self.memory = PredictionMemory(len(runner.train_dataloader.dataset))
-        self.attach(runner.model.module if is_model_wrapper(runner.model) else runner.model)
+        self.attach(unwrap(runner.model))
         every = ('every epoch' if self.by_epoch else 'every iteration')
         snap = (f', snapshot every {self.interval} iterations' if getattr(self, 'interval', None)
                 else ', snapshot every epoch' if self.mode == 'snapshot' else '')

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmkd_plugin.models.losses.pskd import PreviousPredictions
+from ...models.losses.pskd import PreviousPredictions
 from .pskd_memory import PredictionMemory, gather_rows
 
 MISSING_SAMPLE_IDX = (
@@ -242,9 +242,10 @@ class SnapshotProvider(PastPredictions):
         self.snapshot = snapshot
         self.owner = owner
         self.outputs: Optional[LevelQueue] = None
+        self.started = False  # start_batch ran for this step: without it the loss would train on labels alone
 
     def start_batch(self, inputs, data_samples) -> None:
-        self.outputs = None
+        self.outputs, self.started = None, True
         snapshot = self.snapshot()
         if snapshot is None or self.alpha() <= 0:
             return
@@ -256,14 +257,21 @@ class SnapshotProvider(PastPredictions):
         out = snapshot(inputs, data_samples, mode='tensor')
         return out[0] if isinstance(out, (tuple, list)) else out
 
+    def _check_started(self) -> None:
+        if not self.started and self.snapshot() is not None and self.alpha() > 0:
+            raise RuntimeError("PSKDHook(mode='snapshot') has not seen this batch: it runs the snapshot on the "
+                               "model's data_preprocessor output, which train_step calls first; a train_step "
+                               'that skips the preprocessor would train on the labels alone.')
+
     def past(self, logits: Tensor, all_levels: bool = False) -> PreviousPredictions:
+        self._check_started()
         if self.outputs is None:
             return PreviousPredictions(alpha=self.alpha())
         taken = self.outputs.take(logits.shape[0] if all_levels else None)
         return PreviousPredictions(alpha=self.alpha(), logits=taken, level=self.outputs.served - 1)
 
     def end_step(self) -> None:
-        outputs, self.outputs = self.outputs, None
+        outputs, self.outputs, self.started = self.outputs, None, False
         if outputs is not None:
             outputs.check_used()
 
@@ -300,6 +308,7 @@ class RoISnapshotProvider(SnapshotProvider):
 
     def start_batch(self, inputs, data_samples) -> None:
         self.outputs = self.feats = self.rois = None
+        self.started = True
         snapshot = self.snapshot()
         if snapshot is None or self.alpha() <= 0:
             return
@@ -316,6 +325,7 @@ class RoISnapshotProvider(SnapshotProvider):
             return roi_head._bbox_forward(self.feats, self.rois)['cls_score']
 
     def past(self, logits: Tensor, all_levels: bool = False) -> PreviousPredictions:
+        self._check_started()
         if self.outputs is None:
             return PreviousPredictions(alpha=self.alpha())
         return PreviousPredictions(alpha=self.alpha(), logits=self.outputs.take()())

@@ -5,6 +5,7 @@
 _base_ = ['../../../../configs/demo/deeplabv3_r18_synthetic-cityscapes.py',
           '../../../../configs/_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 fine_tune_iters = 60
 

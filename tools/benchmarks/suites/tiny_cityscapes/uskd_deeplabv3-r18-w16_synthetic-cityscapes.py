@@ -3,6 +3,7 @@
 # stage 3 (64 channels at quarter width).
 _base_ = ['../../../../configs/demo/deeplabv3_r18-w16_synthetic-cityscapes.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 stack_gt = 'mmseg.models.decode_heads.decode_head.BaseDecodeHead._stack_batch_gt'
 
 model = dict(

@@ -5,6 +5,7 @@
 _base_ = ['../../../../configs/demo/retinanet_r18_synthetic-coco.py',
           '../../../../configs/_base_/methods/mcmi.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 fine_tune_epochs = 2
 

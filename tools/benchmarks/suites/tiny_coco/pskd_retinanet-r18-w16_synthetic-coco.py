@@ -3,6 +3,7 @@
 # alpha_T 0.2 (tools/benchmarks/suites/tuning_tiny_coco.py).
 _base_ = ['../../../../configs/demo/retinanet_r18-w16_synthetic-coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
+runner_type = 'DistillRunner'  # mmkd_plugin's Runner (README: Writing a distillation config)
 
 model = dict(bbox_head=dict(loss_cls=dict(type='mmrazor.PSKDFocalLoss')))
 default_hooks = dict(
