@@ -66,9 +66,6 @@ class PastPredictions:
     the end of training.
     """
 
-    #: one (C,) row per sample (memory); a loss without ``supports_memory`` refuses such a provider
-    per_sample = False
-
     def past(self, logits: Tensor, all_levels: bool = False) -> PreviousPredictions:
         raise NotImplementedError
 
@@ -177,8 +174,6 @@ class MemoryProvider(PastPredictions):
         alpha: returns α_t (the hook's schedule).
         memory: returns the hook's :class:`PredictionMemory` ((num_samples, C) float32, CPU).
     """
-
-    per_sample = True
 
     def __init__(self, alpha: Callable[[], float], memory: Callable[[], PredictionMemory]) -> None:
         self.alpha = alpha

@@ -93,10 +93,9 @@ class PSKDTargetsMixin:
     provider = None
 
     def attach_provider(self, provider) -> None:
-        """Take past predictions from ``provider`` (None: none, the loss is then the hard-label one)."""
-        if provider is not None and getattr(provider, 'per_sample', False) and not self.supports_memory:
-            raise ValueError(f"PSKDHook(mode='memory') keeps one (C,) row per sample, for classifiers; "
-                             f"{type(self).__name__} is a detection loss: use mode='snapshot'.")
+        """Take past predictions from ``provider`` (None: none, the loss is then the hard-label one).
+        ``PSKDHook`` refuses ``mode='memory'`` for a loss without ``supports_memory`` before it attaches
+        anything, and ``MemoryProvider`` refuses logits that are not one (C,) row per sample."""
         self.provider = provider
 
     def past_predictions(self, logits: Tensor, all_levels: bool = False) -> Optional[PreviousPredictions]:

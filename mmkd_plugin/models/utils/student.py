@@ -4,8 +4,6 @@ An MMRazor distillation algorithm holds the student as ``architecture``, the fro
 ``teacher`` and the distiller's own modules as ``distiller``; their weights are saved under these
 prefixes. Every part of the plugin that reads or writes "the student" takes these names from here.
 """
-from typing import Optional
-
 from mmengine.model import is_model_wrapper
 from torch import nn
 
@@ -25,7 +23,3 @@ def is_distillation(model: nn.Module) -> bool:
     model = unwrap(model)
     return getattr(model, 'architecture', None) is not None and hasattr(model, 'distiller')
 
-
-def student_of(model: nn.Module) -> Optional[nn.Module]:
-    """The student (``architecture``) of a distillation algorithm, wrapped or not; None for other models."""
-    return unwrap(model).architecture if is_distillation(model) else None
