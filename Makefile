@@ -3,13 +3,17 @@ VENV ?= .venv
 DEMO_ARGS ?=
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-numerics demo data clean
+.PHONY: install lint test test-numerics demo data clean
 
 $(VENV)/.installed: tools/install.sh requirements/constraints.txt requirements/runtime.txt requirements/tests.txt setup.py
 	VENV=$(VENV) bash tools/install.sh
 	touch $@
 
 install: $(VENV)/.installed
+
+# ruff.toml: pyflakes, pycodestyle (120 columns) and bugbear.
+lint: install
+	$(VENV)/bin/ruff check .
 
 test: install
 	$(PY) -m pytest tests -q

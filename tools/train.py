@@ -50,7 +50,7 @@ def main(argv=None):
         runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
         runner.train()
     except resume_check.ResumeRefused as e:  # the mistake and the fix, without a stack trace
-        raise SystemExit(f'error: {e}')
+        raise SystemExit(f'error: {e}') from None
     finish_distributed()
 
 

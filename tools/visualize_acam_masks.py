@@ -61,7 +61,7 @@ def build_model(cfg: Config, checkpoint: str) -> torch.nn.Module:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise SystemExit(f'{checkpoint} does not fit the config: give the config the run was trained with.\n{e}')
+        raise SystemExit(f'{checkpoint} does not fit the config: give the config the run was trained with.\n{e}') from e
     return model.eval()
 
 

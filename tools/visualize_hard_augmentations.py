@@ -55,7 +55,7 @@ def build_augmentor(cfg: Config, checkpoint):
             augmentor.load_state_dict(state, strict=True)
         except RuntimeError as e:
             raise SystemExit(f"{checkpoint}'s augmentor does not match the config's (e.g. learn_mean): pass the "
-                             f'config (or --cfg-options) the run was trained with.\n{e}')
+                             f'config (or --cfg-options) the run was trained with.\n{e}') from e
         print_log(f'augmentor loaded from {checkpoint}', logger='current')
     return augmentor.eval()
 

@@ -5,8 +5,8 @@ MMEngine resolves ``pkg::path`` only for the packages in its ``MODULE2PACKAGE`` 
 (MMEngine asserts it) and resolves ``mmkd_plugin::`` bases itself, for two reasons: an editable install
 has no package directory next to its ``.dist-info``, where MMEngine looks; and MMEngine would stamp
 ``_scope_='mmkd_plugin'`` on every top-level dict of the base (a scope without registries, so e.g. a
-``CocoDataset`` there would not be found). The plugin's configs mix scopes and name them where needed (``_scope_='mmrazor'`` on the
-algorithm), so they are read as a local base is: no scope added.
+``CocoDataset`` there would not be found). The plugin's configs mix scopes and name them where needed
+(``_scope_='mmrazor'`` on the algorithm), so they are read as a local base is: no scope added.
 
 A config is read before its ``custom_imports`` are imported, so ``mmkd_plugin::`` bases need
 ``import mmkd_plugin`` first: the plugin's ``tools/*.py`` do it; see docs/configs.md for MMDetection's

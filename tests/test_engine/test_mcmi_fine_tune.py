@@ -7,7 +7,6 @@
 - tools/teacher_cmi.py: fine-tuning with the MCMI term leaves a higher CMI than the same fine-tuning
   without it (lambda = 0).
 """
-import copy
 import json
 import os.path as osp
 import subprocess

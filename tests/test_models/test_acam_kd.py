@@ -99,8 +99,8 @@ SETTINGS = [PAPER, dict(PAPER, normalize='hw'), dict(PAPER, normalize='mask_mean
 
 @pytest.mark.parametrize('channel_mask', ['literal', 'elementwise'])
 @pytest.mark.parametrize('c_s', [6, 8])
-@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'pixel', 'mass', 'kl', 'kl_paper', 'kl_hw',
-                              'defaults'])
+@pytest.mark.parametrize('setting', SETTINGS, ids=['paper', 'hw', 'mask_mean', 'standardised', 'pixel', 'mass', 'kl',
+                                                   'kl_paper', 'kl_hw', 'defaults'])
 def test_loss_matches_naive_reference(channel_mask, c_s, setting):
     torch.manual_seed(0)
     check_masks = setting in (PAPER, {})

@@ -342,7 +342,8 @@ def test_an_roi_head_loss_must_ask_for_the_sampled_rois():
     from mmkd_plugin.engine.hooks.pskd_hook import PSKDHook
     model = _build(FRCNN)
     model.roi_head.bbox_head.loss_cls.snapshot_source = 'outputs'
-    with pytest.raises(ValueError, match="roi_head.bbox_head.loss_cls is the loss of an RoI head.*snapshot_source='roi_head'"):
+    message = "roi_head.bbox_head.loss_cls is the loss of an RoI head.*snapshot_source='roi_head'"
+    with pytest.raises(ValueError, match=message):
         PSKDHook(mode='snapshot').attach(model)
 
 

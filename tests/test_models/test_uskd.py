@@ -92,7 +92,7 @@ def test_mixed_soft_labels_use_the_top_two_classes():
     lam = torch.tensor([0.8, 0.6, 0.7, 0.9, 0.55])[:, None]
     mixed = lam * torch.eye(10)[first] + (1 - lam) * torch.eye(10)[second]
     targets = [[int(a), int(b)] for a, b in zip(first, second)]
-    values = [[float(l), 1 - float(l)] for l in lam[:, 0]]
+    values = [[float(w), 1 - float(w)] for w in lam[:, 0]]
     expected = ref_uskd(z, weak_rows(loss, f), targets, values, mixed.numpy(), 1.0, 0.3, 0.1)
     assert loss(z, f, mixed).item() == pytest.approx(expected, rel=1e-5)
 

@@ -7,8 +7,8 @@ The default size is P3 of an 800x1333 image (stride 8, padded to 32: 100 x 168 =
 Each case runs in a fresh process, so that CPU peaks (the high-water mark of the resident set) do not mix;
 on CUDA the peak is ``torch.cuda.max_memory_allocated``. ACAM-KD runs with both of STCA-FF's kernels
 (``ACAMKDLoss(attention_kernel=...)``): ``chunked`` (the CPU default at this width, C >= 8 M) and ``sdpa``
-(SDPA's fused kernels, the default for narrow values and on other devices). ``--with-math`` adds ACAM-KD with SDPA forced onto its math backend, i.e. what the HW x HW
-matrix costs (about 3.3 GB at the default size).
+(SDPA's fused kernels, the default for narrow values and on other devices). ``--with-math`` adds ACAM-KD with SDPA
+forced onto its math backend, i.e. what the HW x HW matrix costs (docs/benchmarks.md gives the measured peak).
 """
 import argparse
 import json

@@ -260,11 +260,11 @@ class Benchmark:
         try:
             teacher_ckpt = self.teacher_checkpoint()
         except RuntimeError as e:
-            raise SystemExit(f'the teacher failed to train: {e}')
+            raise SystemExit(f'the teacher failed to train: {e}') from e
         try:
             self.stage_checkpoints = self.train_stages(teacher_ckpt)
         except RuntimeError as e:
-            raise SystemExit(f'a teacher stage failed to train: {e}')
+            raise SystemExit(f'a teacher stage failed to train: {e}') from e
         todo = []
         for run in self.runs:
             done = self.finished(run)

@@ -189,8 +189,8 @@ class Launcher:
         if self.kind == 'pytorch':
             return ['bash', 'tools/dist_train.sh', config, str(self.gpus), *tail]
         if self.kind == 'slurm':
-            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_train.sh', self.partition or 'PARTITION', job, config, work_dir,
-                    *tail[2:]]
+            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_train.sh', self.partition or 'PARTITION', job,
+                    config, work_dir, *tail[2:]]
         return ['python', 'tools/train.py', config, *tail]
 
     def test(self, config: str, checkpoint: str, work_dir: str, options: List[str], job: str) -> List[str]:
@@ -198,8 +198,8 @@ class Launcher:
         if self.kind == 'pytorch':
             return ['bash', 'tools/dist_test.sh', config, checkpoint, str(self.gpus), *tail]
         if self.kind == 'slurm':
-            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_test.sh', self.partition or 'PARTITION', job, config, checkpoint,
-                    *tail]
+            return ['env', f'GPUS={self.gpus}', 'bash', 'tools/slurm_test.sh', self.partition or 'PARTITION', job,
+                    config, checkpoint, *tail]
         return ['python', 'tools/test.py', config, checkpoint, *tail]
 
 

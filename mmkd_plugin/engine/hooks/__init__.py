@@ -7,5 +7,5 @@ from .reseed_hook import ReseedHook
 from .student_checkpoint_hook import StudentCheckpointHook
 from .student_view_hook import StudentViewHook
 
-__all__ = ['ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook', 'CheckpointFitHook', 'MCMICentroidHook', 'PSKDHook', 'ReseedHook', 'StudentCheckpointHook',
-           'StudentViewHook']
+__all__ = ['ACAMKDMaskLoggerHook', 'ACAMKDMaskVisualizerHook', 'CheckpointFitHook', 'MCMICentroidHook', 'PSKDHook',
+           'ReseedHook', 'StudentCheckpointHook', 'StudentViewHook']

@@ -38,7 +38,8 @@ def _group_sizes(optimizer_state) -> list:
 
 
 def check_optimizer_groups(optim_wrapper, checkpoint: dict, filename: str) -> None:
-    """Raise ``ResumeRefused`` (a ``ValueError``) if the saved optimizer's parameter groups differ from ``optim_wrapper``'s."""
+    """Raise ``ResumeRefused`` (a ``ValueError``) if the saved optimizer's parameter groups differ from
+    ``optim_wrapper``'s."""
     saved = checkpoint.get('optimizer')
     optimizer = getattr(optim_wrapper, 'optimizer', None)
     if not isinstance(saved, dict) or 'param_groups' not in saved or optimizer is None:
@@ -70,8 +71,8 @@ def check_resumable(checkpoint: dict, filename: str) -> None:
 
 
 def check_training_state(checkpoint: dict, filename: str) -> None:
-    """Raise ``ResumeRefused`` (a ``ValueError``) if ``filename`` lacks the training state ``Runner.resume`` reads (``message_hub``,
-    ``meta`` with ``epoch`` and ``iter``)."""
+    """Raise ``ResumeRefused`` (a ``ValueError``) if ``filename`` lacks the training state ``Runner.resume`` reads
+    (``message_hub``, ``meta`` with ``epoch`` and ``iter``)."""
     meta = checkpoint.get('meta')
     if 'message_hub' in checkpoint and isinstance(meta, dict) and {'epoch', 'iter'} <= set(meta):
         return

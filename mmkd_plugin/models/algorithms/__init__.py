@@ -5,5 +5,5 @@ from .roi_teacher_distill import RoITeacherDistill
 from .teacher_distill import TeacherDistill
 from .teacher_free_distill import TeacherFreeDistill
 
-__all__ = ['ACAMKDDistill', 'acam_kd_distiller', 'HARDACAMKDDistill', 'HARDDistill', 'HARDMixin', 'MCMIFineTune', 'RoITeacherDistill', 'TeacherDistill',
-           'TeacherFreeDistill']
+__all__ = ['ACAMKDDistill', 'acam_kd_distiller', 'HARDACAMKDDistill', 'HARDDistill', 'HARDMixin', 'MCMIFineTune',
+           'RoITeacherDistill', 'TeacherDistill', 'TeacherFreeDistill']

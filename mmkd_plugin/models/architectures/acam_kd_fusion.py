@@ -7,13 +7,14 @@ specification in ``docs/methods/acam_kd.md`` (relayed by third-party notes of th
 Memory: the HW x HW attention matrix is never materialised. ``F.scaled_dot_product_attention`` only
 takes its fused kernel on CPU when query, key and value are 4-D, have the same last-dim width and a
 contiguous last dimension; with C_q = C/2 for the query/key and C for the value it silently falls back
-to the math path, which stores the full matrix (about 3.3 GB at P3 of an 800x1333 image). So the
+to the math path, which stores the full HW x HW matrix (docs/methods/acam_kd.md: its cost). So the
 query and key are zero-padded to the value width: the padded dimensions add 0 to every score, and the
 scale is passed explicitly as ``1/sqrt(C_q)``, so the result is exactly the unpadded attention.
 
 The masks read F_fused only through its spatial mean and its projection on the spatial selection units,
 so ``STCAFusion.summaries`` (what ``ACAMKDLoss`` calls) can compute those two directly, with a value M
-wide instead of C and no padding (``attention_summaries``); it does on CPU, where that is faster.
+wide instead of C and no padding (``attention_summaries``); it does on CPU for wide features, where that
+is faster (timings: docs/methods/acam_kd.md, "Memory").
 """
 import math
 from typing import Optional, Tuple
@@ -26,8 +27,8 @@ from .attention_summaries import attention_summaries
 
 CHANNEL_MASK_MODES = ('literal', 'elementwise')
 FUSION_KERNELS = ('auto', 'chunked', 'sdpa')
-# 'auto' takes the chunked kernel on CPU when C >= 8 M: measured 1.7-2x faster than SDPA at C = 256, M = 6
-# (FPN levels), level at C = 64, M = 6, and 2x slower at C = M = 19 (Cityscapes logits), where SDPA is taken.
+# 'auto' takes the chunked kernel on CPU when C >= 8 M (FPN levels: C = 256, M = 6), where it saves the C-wide value;
+# SDPA for narrow values such as the Cityscapes logits (C = M = 19). The measurements: docs/methods/acam_kd.md.
 CHUNKED_MIN_WIDTH_RATIO = 8
 
 
@@ -86,8 +87,8 @@ def fused_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.T
 class _ContiguousGrad(torch.autograd.Function):
     """Identity whose backward makes the gradient contiguous.
 
-    The CPU flash kernel's backward is about 6x slower when the output gradient is strided (it is,
-    after the (N, HW, C) -> (N, C, H, W) transpose that follows).
+    The CPU flash kernel's backward is several times slower when the output gradient is strided (it is,
+    after the (N, HW, C) -> (N, C, H, W) transpose that follows; docs/methods/acam_kd.md).
     """
 
     @staticmethod
@@ -121,8 +122,8 @@ class STCAFusion(nn.Module):
         kernel: how ``summaries`` computes what the masks read: ``'sdpa'`` (the fused map through SDPA's
             fused kernels, then its mean and projection), ``'chunked'`` (``attention_summaries``: the
             two summaries directly, a chunk of queries at a time, the value M wide instead of C) or
-            ``'auto'`` (default: chunked on CPU when C >= 8 M, e.g. FPN features, where it is about
-            1.8x faster than SDPA's CPU flash kernel; SDPA otherwise, e.g. for 19 logits and 19 masks,
+            ``'auto'`` (default: chunked on CPU when C >= 8 M, e.g. FPN features, where it is faster than
+            SDPA's CPU flash kernel; SDPA otherwise, e.g. for 19 logits and 19 masks,
             and on other devices, where the fused kernels were written for this). Equal results either
             way, up to float rounding.
     """

@@ -9,11 +9,11 @@ v = mean_i (A V)_i, for the channel masks, and its projection on the M spatial s
     (A V) m_s^T = A (V m_s^T)      (attention over an M-wide value instead of a C-wide one)
 
 so the attention runs with a value of width M (6) instead of C (256), and its gradient needs no
-C-wide product either. On CPU this is about 1.8x faster than SDPA's flash kernel on the full attention
-(whose CPU kernel also needs q/k zero-padded to the value's width), measured by
-``tools/benchmarks/acam_kd_memory.py``. The rows of A are computed a chunk of queries at a time and
-recomputed in the backward pass, in buffers of at most 256 rows and ``max_chunk_elements`` scores each
-(two in the forward pass, three in the backward; at least one row): the L x L matrix is never stored.
+C-wide product either; SDPA's CPU flash kernel on the full attention also needs q/k zero-padded to the
+value's width (the timings of both, by ``tools/benchmarks/acam_kd_memory.py``: docs/methods/acam_kd.md).
+The rows of A are computed a chunk of queries at a time and recomputed in the backward pass, in buffers of
+at most 256 rows and ``max_chunk_elements`` scores each (two in the forward pass, three in the backward; at
+least one row): the L x L matrix is never stored.
 
 Gradient (per query row i, p_i = softmax(s K q_i), outputs c = sum_i p_i and y_i = R^T p_i with
 R = V m_s^T): dp_i = dc + R dy_i; ds_i = p_i * (dp_i - p_i . dp_i) with p_i . dp_i = p_i . dc + y_i . dy_i;
@@ -72,8 +72,8 @@ def _attention_rows(query: Tensor, key: Tensor, scale: float, scores: Tensor, pr
 class _Scratch:
     """(N, rows, L_kv) buffers allocated once per pass and reused by every chunk.
 
-    A fresh tensor per chunk made glibc's heap grow: the peak resident memory of one P3 level at
-    800x1333 varied between 0.12 and 1 GB from run to run; with reused buffers it is steady.
+    A fresh tensor per chunk made glibc's heap grow and the peak resident memory vary from run to run
+    (docs/methods/acam_kd.md); with reused buffers it is steady.
     """
 
     def __init__(self, count: int, like: Tensor, n: int, rows: int, length: int) -> None:

@@ -95,8 +95,8 @@ class AffineAugmentor(nn.Module):
         init_std: exp(s) at the start (the spread of the pre-tanh components around mu = 0).
         min_visible: the fraction of a warped box's area that must stay inside the image to keep the box.
         learn_mean: keep the distribution centred on the identity and learn only its spread (False, the
-            default: the best measured on the tiny suites) or learn the centre mu too (True; on the tiny COCO
-            suite it drifted to a fixed zoom or shift, so that every augmented image was distorted alike).
+            default) or learn the centre mu too (True; it can drift to a fixed zoom or shift, so that every
+            augmented image is distorted alike). Why the default: configs/hard/README.md.
 
     Shapes: ``sample(n)`` -> (n, 5) components; ``forward(inputs, data_samples)`` takes the (N, 3, H, W)
     preprocessed batch and mmdet/mmseg data samples, and returns the warped batch and new data samples.

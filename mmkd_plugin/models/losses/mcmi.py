@@ -160,7 +160,9 @@ class MCMILoss(nn.Module):
             self.centroids_ready.fill_(True)
             unseen = (statistics.counts == 0).nonzero().flatten().tolist()
             if unseen:
-                listed = ', '.join(map(str, unseen[:10])) + (f', ... ({len(unseen)} in all)' if len(unseen) > 10 else '')
+                listed = ', '.join(map(str, unseen[:10]))
+                if len(unseen) > 10:
+                    listed += f', ... ({len(unseen)} in all)'
                 print_log(f'MCMI: classes {listed} have no labelled row in the training set; their rows are '
                           'left out of the MCMI term.', logger='current', level=logging.WARNING)
         return statistics
@@ -176,8 +178,8 @@ class MCMILoss(nn.Module):
             if not self.training:
                 return zero_loss(first)
             raise RuntimeError('MCMILoss: the class centroids were never computed. Add '
-                               "mcmi_centroids=dict(type='MCMICentroidHook') to default_hooks: it computes them in one pass "
-                               'over the training set before fine-tuning.')
+                               "mcmi_centroids=dict(type='MCMICentroidHook') to default_hooks: it computes them in "
+                               'one pass over the training set before fine-tuning.')
         seen = self.class_counts[labels] > 0
         rows, labels = rows[seen], labels[seen]
         if rows.shape[0] == 0:

@@ -10,5 +10,6 @@ from .teacher_checkpoint import (extract_state_dict, inherit_modules, load_teach
 __all__ = [
     'build_model', 'infer_scope', 'load_model_cfg', 'resolve_model_cfg', 'check_recorder_sources',
     'check_loss_forward_mappings', 'check_records', 'extract_state_dict', 'handle_loaded_checkpoints',
-    'inherit_modules', 'load_teacher_checkpoint', 'state_dict_mismatch', 'TeacherInputs', 'check_finite', 'FiniteLossMixin', 'touch_parameters'
+    'inherit_modules', 'load_teacher_checkpoint', 'state_dict_mismatch', 'TeacherInputs', 'check_finite',
+    'FiniteLossMixin', 'touch_parameters'
 ]

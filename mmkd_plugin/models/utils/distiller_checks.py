@@ -7,7 +7,7 @@ MMRazor answers most mistakes in a distiller config with a bare ``assert`` or, w
 import difflib
 import importlib
 import inspect
-from typing import Dict, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 from torch import nn
 

@@ -8,7 +8,8 @@ variants = dict(
     _delete_=True,
     acam_kd=dict(config=acam, label='ACAM-KD, FPN (plain teacher)'),
     acam_kd_ft=dict(config=acam, label='ACAM-KD, teacher fine-tuned with lambda = 0 (control)',
-                    teacher_stage=dict(name='ft', config=mcmi, options=['model.distiller.distill_losses.loss_mcmi.loss_weight=0.0'])),
+                    teacher_stage=dict(name='ft', config=mcmi,
+                                       options=['model.distiller.distill_losses.loss_mcmi.loss_weight=0.0'])),
     acam_kd_mcmi=dict(config=acam, label='ACAM-KD, MCMI teacher (lambda = 0.15)',
                       teacher_stage=dict(name='mcmi', config=mcmi)),
 )
