@@ -3,7 +3,8 @@
 Geometry: a rectangle drawn in the image and given as a box (detection) or as a class region (segmentation)
 must land, after a warp, where the warped box / warped label map says. The update: with the teacher
 constraint off, an augmentor step raises the distillation loss (the disagreement) on its batch; with a heavy
-constraint, it lowers the teacher's task loss on the augmented batch.
+constraint, it lowers the teacher's task loss on the augmented batch; the augmentor's gradient equals the
+gradient of the stated objective composed by hand, the teacher's path included.
 """
 import copy
 import math
@@ -19,6 +20,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
 from mmkd_plugin.models.architectures import AffineAugmentor
+from mmkd_plugin.models.losses.acam_kd_terms import masked_mimic_loss, standardize_channels
 from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -173,6 +175,65 @@ def test_the_constraint_lowers_the_teachers_task_loss(batch):
     # (gradient norms 0.013 and 2.6 here): a weight of 1e4 lets the constraint lead.
     before, after = stepped(batch, teacher_weight=1e4)
     assert after['teacher_fixed'] < before['teacher_fixed'], (before, after)
+
+
+def stated_objective_gradients(model, data, teacher_weight):
+    """d/d(phi) of  -sum_k L_k(T(g(x)), S(g(x))) + teacher_weight * L_task(T, g(x), g(y)), composed by hand:
+    the neck features of both models on the warped batch, each level's ACAM-KD disagreement
+    loss_weight * (L^c + L^s) from the masks' pieces with every path plain (no Dice or mass term, no
+    detach, no gradient reversal), the teacher's task loss. Same transforms as the model's step (seed 123)."""
+    params = list(model.augmentor.parameters())
+    buffers = {k: v.clone() for k, v in model.architecture.state_dict().items()}
+    model.augmentor.requires_grad_(True)
+    torch.manual_seed(123)
+    inputs, samples = model.augmentor(data['inputs'], copy.deepcopy(data['data_samples']),
+                                      generator=model.noise_generator())
+    teacher_feats = model.teacher.extract_feat(model.teacher_inputs(inputs, samples))
+    student_feats = model.architecture.extract_feat(inputs)
+    disagreement = 0
+    for level, (f_s, f_t) in enumerate(zip(student_feats, teacher_feats)):
+        loss = model.distiller.distill_losses[f'loss_acam_l{level}']
+        assert loss.feature_norm == 'channel' and loss.distance == 'mse' and loss.div_weight and loss.mass_weight
+        aligned, teacher = standardize_channels(loss.align(f_s)), standardize_channels(f_t)
+        pooled, projected = loss.fusion.summaries(teacher, aligned, loss.masks.spatial_units)
+        channel_masks, spatial_masks = loss.masks(pooled, projected, teacher.shape[2:])
+        diff = (teacher - aligned).flatten(2)
+        disagreement = disagreement + loss.loss_weight * (
+            masked_mimic_loss(diff, channel_masks, 1, loss.normalize)
+            + masked_mimic_loss(diff, spatial_masks.flatten(2), 2, loss.normalize))
+    task, _ = model.teacher.parse_losses(model.teacher.loss(model.teacher_inputs(inputs, samples), samples))
+    grads = torch.autograd.grad(-disagreement + teacher_weight * task, params)
+    model.augmentor.requires_grad_(False)
+    model.architecture.load_state_dict(buffers)
+    return grads, float(disagreement), float(task)
+
+
+@pytest.mark.parametrize('mask_learning', ['minmax', 'online'])
+def test_the_augmentor_gradient_is_the_gradient_of_the_stated_objective(batch, mask_learning):
+    torch.manual_seed(0)
+    acam = Config.fromfile(HARD_COCO).model.acam
+    model = build_hard(teacher_weight=0.5, augmentor=dict(type='AffineAugmentor', learn_mean=True),
+                       acam=dict(acam, mask_learning=mask_learning))
+    model.train()
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    student_before = {k: v.clone() for k, v in model.architecture.state_dict().items()}
+    expected, disagreement, task = stated_objective_gradients(model, data, teacher_weight=0.5)
+    torch.manual_seed(123)
+    grads, terms = model.augmentor_gradients(data['inputs'], data['data_samples'])
+    assert float(terms['disagreement']) == pytest.approx(disagreement, rel=1e-5)
+    assert float(terms['teacher_task']) == pytest.approx(task, rel=1e-5)
+    for got, want in zip(grads, expected):
+        assert want.abs().max() > 0
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6 * float(want.abs().max()))
+    # the teacher's side of the disagreement is part of it: without it the gradient is another one
+    model.augmentor_teacher_grad = False
+    torch.manual_seed(123)
+    student_only, _ = model.augmentor_gradients(data['inputs'], data['data_samples'])
+    assert not all(torch.allclose(a, b, rtol=1e-2) for a, b in zip(student_only, expected))
+    assert all(p.grad is None for p in model.parameters())  # the teacher's (frozen) parameters included
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+    for key, value in model.architecture.state_dict().items():
+        torch.testing.assert_close(value, student_before[key], msg=key)
 
 
 def test_the_augmentor_and_its_optimizer_travel_in_the_state_dict(batch):

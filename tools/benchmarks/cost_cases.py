@@ -27,7 +27,11 @@ from mmkd_plugin.engine.optimizers import for_distillation
 from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
 from mmkd_plugin.tools_common import read_config
 
-MMKD_ALGORITHMS = ('TeacherDistill', 'ACAMKDDistill', 'RoITeacherDistill', 'TeacherFreeDistill')
+def is_plugin_algorithm(type_name: str) -> bool:
+    """Whether ``type_name`` is one of mmkd_plugin's algorithms (TeacherDistill, its subclasses, ...)."""
+    from mmrazor.registry import MODELS as RAZOR_MODELS
+    cls = RAZOR_MODELS.get(type_name)
+    return cls is not None and cls.__module__.startswith('mmkd_plugin.')
 
 
 @dataclass
@@ -75,7 +79,7 @@ def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
     # MMEngine prints each checkpoint it loads (the random teacher written here) with print().
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'mmrazor'), \
             contextlib.redirect_stdout(io.StringIO()):
-        if 'teacher' in cfg.model and cfg.model.type not in MMKD_ALGORITHMS:
+        if 'teacher' in cfg.model and not is_plugin_algorithm(cfg.model.type):
             # An MMRazor config: its own algorithm, nothing loaded (random weights).
             from mmrazor.registry import MODELS as RAZOR_MODELS
             from mmkd_devtools.testing import clear_pretrained

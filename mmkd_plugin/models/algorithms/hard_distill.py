@@ -5,17 +5,27 @@ an augmentor g_phi, trained alternately with the student by its own optimizer, m
 loss (the teacher-student disagreement) on the inputs it makes, under a constraint that keeps the teacher's
 prediction valid (the teacher's own task loss on the augmented inputs and the transformed labels):
 
-    augmentor step:  max_phi  sum_k L_distill_k(T(g_phi(x)), S(g_phi(x)))  -  teacher_weight * L_task(T, g_phi(x), g_phi(y))
+    augmentor step:  max_phi  sum_k L_distill_k(T(g_phi(x)), S(g_phi(x)))
+                              -  teacher_weight * L_task(T, g_phi(x), g_phi(y))
     student step:    min_S    L_task(S, x~, y~) + sum_k L_distill_k(T(x~), S(x~)),
                      x~ = g_phi(x) for a random ``augment_prob`` share of the images, x for the others
+
+The augmentor's gradient is that of the objective as written: the teacher runs with gradient with respect
+to its input in the augmentor step (its parameters stay frozen and receive nothing), so the directions in
+which the teacher's output moves reach the augmentor, not only the student's; L_distill_k is each loss's
+disagreement term alone (for ACAM-KD ``loss_weight * (L^c + L^s)``, without the Dice and mass regularisers,
+the gradient reversal or the online mode's masked teacher task loss: ``ACAMKDLoss.disagreement_only``).
+``augmentor_teacher_grad=False`` gives the former approximation, the teacher under ``no_grad`` (the
+disagreement reaches the augmentor through the student alone); the two steps' cost: docs/benchmarks.md.
 
 Any teacher-distillation config becomes a HARD config by its type's HARD twin (``TeacherDistill`` ->
 ``HARDDistill``, ``ACAMKDDistill`` -> ``HARDACAMKDDistill``) and an ``augmentor``: ``HARDMixin`` adds the
 augmentor to the algorithm it is mixed into.
 """
+import contextlib
 import copy
 import logging
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine import dist
@@ -29,6 +39,20 @@ from .acam_kd_distill import ACAMKDDistill
 from .teacher_distill import TeacherDistill
 
 
+@contextlib.contextmanager
+def disagreement_only(distiller: torch.nn.Module) -> Iterator[None]:
+    """Within: every loss of ``distiller`` that has a ``disagreement_only`` flag (``ACAMKDLoss``) returns
+    its disagreement term alone, a plain function of both inputs; other losses are disagreements already."""
+    losses = [m for m in distiller.modules() if hasattr(m, 'disagreement_only')]
+    for loss in losses:
+        loss.disagreement_only = True
+    try:
+        yield
+    finally:
+        for loss in losses:
+            loss.disagreement_only = False
+
+
 class HARDMixin:
     """Teacher distillation on batches warped by a learned augmentor (HARD, see the module docstring).
 
@@ -40,6 +64,8 @@ class HARDMixin:
         augmentor_interval: one augmentor update every this many student steps (the alternation ratio).
         augment_prob: the probability that an image of a student batch is augmented (the rest stay clean).
         teacher_weight: the weight of the teacher's task loss in the augmentor's objective (the constraint).
+        augmentor_teacher_grad: run the teacher with gradient with respect to its input in the augmentor
+            step (True, the objective as written) or under ``no_grad`` (False, the former approximation).
         **kwargs: as ``TeacherDistill`` (``architecture``, ``teacher``, ``teacher_ckpt``, ``distiller``, ...).
 
     The augmentor's parameters are frozen (``requires_grad=False``) except inside its own update, so the
@@ -52,7 +78,8 @@ class HARDMixin:
     """
 
     def __init__(self, augmentor: dict, augmentor_optimizer: Optional[dict] = None, augmentor_interval: int = 1,
-                 augment_prob: float = 0.5, teacher_weight: float = 1.0, **kwargs) -> None:
+                 augment_prob: float = 0.5, teacher_weight: float = 1.0, augmentor_teacher_grad: bool = True,
+                 **kwargs) -> None:
         if augmentor_interval < 1:
             raise ValueError(f'augmentor_interval must be >= 1 (student steps per augmentor step), got '
                              f'{augmentor_interval}.')
@@ -68,6 +95,7 @@ class HARDMixin:
         self.augmentor_interval = augmentor_interval
         self.augment_prob = augment_prob
         self.teacher_weight = teacher_weight
+        self.augmentor_teacher_grad = augmentor_teacher_grad
         self.register_buffer('hard_step', torch.zeros((), dtype=torch.long))
         self.last_stats: Dict[str, Tensor] = {}
 
@@ -107,27 +135,27 @@ class HARDMixin:
                             data_samples: Optional[List[BaseDataElement]]) -> Dict[str, Tensor]:
         """The disagreement and the teacher constraint on a fully augmented copy of the batch (with grad).
 
-        The teacher runs without gradient inside the distillation loss (``TeacherDistill``), so the
-        disagreement reaches the augmentor through the student's side only; the constraint (the teacher's task
-        loss) reaches it through the teacher.
+        ``disagreement``: sum_k L_distill_k(T(g(x)), S(g(x))), each loss's disagreement term alone, the
+        teacher with gradient with respect to its input (``augmentor_teacher_grad``); ``teacher_task``: the
+        teacher's task loss on the augmented batch and labels. Both scalars keep the graph to the augmentor.
         """
         inputs, samples = self.augmentor(batch_inputs, copy.deepcopy(data_samples), generator=self.noise_generator())
-        losses = super().loss(inputs, samples)
-        distill = {k: v for k, v in losses.items() if k.startswith('distill.') and 'loss' in k}
+        with disagreement_only(self.distiller):
+            _, distill = self.recorded_losses(inputs, samples, teacher_grad=self.augmentor_teacher_grad)
+        distill = {k: v for k, v in (distill or {}).items() if 'loss' in k}
         if not distill:
-            raise ValueError(f'HARD needs distillation losses to maximise; the step gave none ({sorted(losses)}).')
+            raise ValueError('HARD needs distillation losses to maximise; the step gave none (has distillation '
+                             'stopped?).')
         # MMEngine's loss summation (the plain BaseModel one: a non-finite value is the augmentor step's to skip)
         teacher_losses = self.teacher.loss(self.teacher_inputs(inputs, samples), samples)
         return dict(disagreement=self.teacher.parse_losses(distill)[0],
                     teacher_task=self.teacher.parse_losses(teacher_losses)[0])
 
-    def update_augmentor(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]]) -> None:
-        """One step of the augmentor's optimizer on -disagreement + teacher_weight * teacher task loss.
-
-        The student runs as it trains (train mode), and its buffers (BN running statistics) are restored
-        afterwards, so the step leaves no trace on it; gradients reach the augmentor only (``autograd.grad``),
-        so no parameter of the student accumulates any.
-        """
+    def augmentor_gradients(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]]
+                            ) -> Tuple[List[Tensor], Dict[str, Tensor]]:
+        """d(-disagreement + teacher_weight * teacher_task)/d(augmentor parameters), float32, None as zeros,
+        and the two terms (detached). The student's buffers (BN running statistics) are restored afterwards;
+        no parameter but the augmentor's is differentiated, so nothing accumulates a gradient."""
         params = list(self.augmentor.parameters())
         buffers = [(b, b.detach().clone()) for b in self.architecture.buffers()]
         self.augmentor.requires_grad_(True)
@@ -141,8 +169,18 @@ class HARDMixin:
             with torch.no_grad():
                 for buffer, saved in buffers:
                     buffer.copy_(saved)
-        world_size = dist.get_world_size()
         grads = [torch.zeros_like(p) if g is None else g.float() for p, g in zip(params, grads)]
+        return grads, {k: v.detach() for k, v in terms.items()}
+
+    def update_augmentor(self, batch_inputs: Tensor, data_samples: Optional[List[BaseDataElement]]) -> None:
+        """One step of the augmentor's optimizer on -disagreement + teacher_weight * teacher task loss.
+
+        The student runs as it trains (train mode) and is left as it was (``augmentor_gradients``); the
+        gradients are averaged over the processes.
+        """
+        params = list(self.augmentor.parameters())
+        grads, terms = self.augmentor_gradients(batch_inputs, data_samples)
+        world_size = dist.get_world_size()
         if world_size > 1:
             for grad in grads:
                 dist.all_reduce(grad, op='mean')
@@ -155,7 +193,7 @@ class HARDMixin:
                       level=logging.WARNING)
         for param in params:
             param.grad = None
-        self.last_stats = {k: v.detach() for k, v in terms.items()}
+        self.last_stats = dict(terms)
         with torch.no_grad():  # where the distribution sits: |centre| and spread, as fractions of the bounds
             self.last_stats['shift'] = self.augmentor.centre.tanh().abs().mean()
             self.last_stats['spread'] = self.augmentor.log_std.exp().mean()

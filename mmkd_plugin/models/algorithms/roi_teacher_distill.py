@@ -17,15 +17,15 @@ C), e.g. for ``NKDLoss``. This is the recording point MasKD's Faster R-CNN confi
 regression term. Deliveries (teacher outputs replacing student computations) are not supported,
 since the teacher runs second.
 """
-from typing import Dict, List, Optional
+import contextlib
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.structures import BaseDataElement
 from mmrazor.models.task_modules import RecorderManager
-from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..utils import build_model, check_records, touch_parameters
+from ..utils import build_model, check_records
 from .teacher_distill import TeacherDistill
 
 ROI_EXTRACTOR = 'roi_head.bbox_roi_extractor'
@@ -77,20 +77,18 @@ class RoITeacherDistill(TeacherDistill):
         feats = self.teacher.extract_feat(self.teacher_inputs(batch_inputs, data_samples))
         self.teacher.roi_head._bbox_forward(feats, rois.detach())
 
-    def loss(self, batch_inputs: torch.Tensor,
-             data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
+    def recorded_losses(self, batch_inputs: torch.Tensor, data_samples: Optional[List[BaseDataElement]],
+                        teacher_grad: bool = False) -> Tuple[Dict[str, torch.Tensor], Optional[Dict]]:
         """Student loss forward (recorded), teacher RoI head on the student RoIs, distill losses."""
-        losses = dict()
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries, self.student_rois:
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
-        if self.calculate_student_loss:
-            losses.update(add_prefix(student_losses, 'student'))
 
-        with self.distiller.teacher_recorders, torch.no_grad():
+        grad = contextlib.nullcontext() if teacher_grad else torch.no_grad()
+        with self.distiller.teacher_recorders, grad:
             self.run_teacher(batch_inputs, data_samples)
 
-        if not self.distillation_stopped:
-            check_records(self.distiller, self.student, self.teacher, 'roi')
-            losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        return touch_parameters(losses, self.distiller.parameters())
+        if self.distillation_stopped:
+            return student_losses, None
+        check_records(self.distiller, self.student, self.teacher, 'roi')
+        return student_losses, self.distiller.compute_distill_losses()

@@ -22,7 +22,8 @@ keep working):
 Validation and testing evaluate the student only (``mode='predict'`` goes to ``architecture``). To
 evaluate the teacher as well, set ``val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')``.
 """
-from typing import Dict, List, Optional, Sequence, Union
+import contextlib
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -113,7 +114,7 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
 
     def run_teacher(self, batch_inputs: torch.Tensor,
                     data_samples: Optional[List[BaseDataElement]]) -> None:
-        """Run what the teacher runs each step (``teacher_forward``); call it inside ``no_grad``."""
+        """Run what the teacher runs each step (``teacher_forward``); called inside ``no_grad`` but for HARD."""
         batch_inputs = self.teacher_inputs(batch_inputs, data_samples)
         if self.teacher_forward == 'feat':
             self.teacher.extract_feat(batch_inputs)
@@ -123,21 +124,33 @@ class TeacherDistill(FiniteLossMixin, SingleTeacherDistill):
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         """Teacher forward (recorded, no grad), student loss forward (recorded), distill losses."""
+        student_losses, distill_losses = self.recorded_losses(batch_inputs, data_samples)
         losses = dict()
+        if self.calculate_student_loss:
+            losses.update(add_prefix(student_losses, 'student'))
+        if distill_losses is not None:
+            losses.update(add_prefix(distill_losses, 'distill'))
+        return touch_parameters(losses, self.distiller.parameters())
+
+    def recorded_losses(self, batch_inputs: torch.Tensor, data_samples: Optional[List[BaseDataElement]],
+                        teacher_grad: bool = False) -> Tuple[Dict[str, torch.Tensor], Optional[Dict]]:
+        """The student's task losses and the distiller's losses (None once distillation has stopped).
+
+        The teacher runs without gradient unless ``teacher_grad``: then its outputs keep the graph to
+        ``batch_inputs`` (its parameters are frozen and receive nothing), for HARD's augmentor step.
+        """
         self.distiller.set_deliveries_override(False)
-        with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
+        grad = contextlib.nullcontext() if teacher_grad else torch.no_grad()
+        with self.distiller.teacher_recorders, self.distiller.deliveries, grad:
             self.run_teacher(batch_inputs, data_samples)
 
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
-        if self.calculate_student_loss:
-            losses.update(add_prefix(student_losses, 'student'))
-
-        if not self.distillation_stopped:
-            check_records(self.distiller, self.student, self.teacher, self.teacher_forward)
-            losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        return touch_parameters(losses, self.distiller.parameters())
+        if self.distillation_stopped:
+            return student_losses, None
+        check_records(self.distiller, self.student, self.teacher, self.teacher_forward)
+        return student_losses, self.distiller.compute_distill_losses()
 
     def _dump_init_info(self) -> None:
         """MMEngine's initialisation report for the student and distiller; one line for the teacher."""

@@ -43,16 +43,21 @@ class ACAMKDLoss(nn.Module):
         L = loss_weight * (L^c + L^s) + div_weight * L_div + mass_weight * L_mass
 
     L^c and L^s: ``masked_mimic_loss`` (``acam_kd_terms.py``) with the channel and the spatial masks,
-    normalised as ``normalize`` says (with ``distance='kl'``: ``masked_energy`` of ``kl_energies``); L_div: ``dice_diversity`` on the spatial masks (and on the channel
-    masks with ``channel_div=True``); L_mass: ``mask_mass_penalty`` on every mask type in use (ours).
-    f_align is a 1x1 conv when the channel counts differ, else the identity. The teacher
-    never gets a gradient.
+    normalised as ``normalize`` says (with ``distance='kl'``: ``masked_energy`` of ``kl_energies``); L_div:
+    ``dice_diversity`` on the spatial masks (and on the channel masks with ``channel_div=True``); L_mass:
+    ``mask_mass_penalty`` on every mask type in use (ours). f_align is a 1x1 conv when the channel counts
+    differ, else the identity. The teacher never gets a gradient, except in ``disagreement_only`` mode.
 
-    The defaults are the variant that won the ablation on the tiny COCO suite (docs/methods/acam_kd.md:
-    standardised features, mask-weighted mean, a mass term at 0.5, min-max masks, ``loss_weight=2``,
-    selection units from N(0, 0.1^2)). The literal reading of the paper's notes is
-    ``mask_learning='joint', normalize='mask_sum', feature_norm=None, mass_weight=0, loss_weight=1,
-    init_std=0.01``; on that data its masks collapse to 0 and it gains 0.01 mAP where CWD gains 0.05.
+    ``disagreement_only = True`` (set by HARD's augmentor step, ``hard_distill.py``) makes ``forward`` return
+    ``loss_weight * (L^c + L^s)`` alone, as a plain function of both features: no Dice or mass term, the
+    teacher feature not detached, the student feature not detached into the mask branch, no gradient
+    reversal (``'minmax'``) and no masks kept for the online mode; ``last_stats`` is left as it was.
+
+    The defaults are our variant, not the paper's literal reading: standardised features, the mask-weighted
+    mean, the mass term, min-max masks, ``loss_weight=2``, selection units from N(0, 0.1^2); they were
+    chosen by an ablation whose rounds and numbers are in ``docs/methods/acam_kd.md``. The literal reading
+    of the paper's notes is ``mask_learning='joint', normalize='mask_sum', feature_norm=None, mass_weight=0,
+    loss_weight=1, init_std=0.01``; why its masks drift to 0 is under ``'joint'`` below.
 
     How the masks learn (open choice E1), ``mask_learning``:
 
@@ -178,6 +183,7 @@ class ACAMKDLoss(nn.Module):
         self.masks = ASCMasks(teacher_channels, num_masks, channel_mask, init_std)
         self.last_stats: Dict[str, Tensor] = {}
         self._online_masks: Optional[Tuple[Tensor, Tensor]] = None
+        self.disagreement_only = False
 
     def generate_masks(self, aligned_student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
         """(N, M, C) channel and (N, M, H, W) spatial masks from aligned student and teacher features."""
@@ -185,9 +191,11 @@ class ACAMKDLoss(nn.Module):
         return self.masks(pooled, projected, teacher.shape[2:])
 
     def prepare(self, preds_S: Tensor, preds_T: Tensor) -> Tuple[Tensor, Tensor]:
-        """f_align(F^S) and F^T (detached) as the masks and the error see them: in the parameters' dtype
-        (outside autocast) and, with ``feature_norm``, standardised."""
-        preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T.detach())
+        """f_align(F^S) and F^T (detached but in ``disagreement_only`` mode) as the masks and the error see
+        them: in the parameters' dtype (outside autocast) and, with ``feature_norm``, standardised."""
+        if not self.disagreement_only:
+            preds_T = preds_T.detach()
+        preds_S, teacher = self._match_param_dtype(preds_S), self._match_param_dtype(preds_T)
         aligned = self.align(preds_S)
         if self.feature_norm is not None:
             norm = standardize_channels if self.feature_norm == 'channel' else standardize_pixels
@@ -211,9 +219,12 @@ class ACAMKDLoss(nn.Module):
                 "by a teacher task loss, so they would learn from the Dice term alone. Use "
                 "model=dict(type='ACAMKDDistill', ...) for the online mode, or mask_learning='joint'.")
         aligned, teacher = self.prepare(preds_S, preds_T)
+        plain = self.disagreement_only
         channel_masks, spatial_masks = self.generate_masks(
-            aligned.detach() if self.detach_student else aligned, teacher)
-        if self.mask_learning == 'online':
+            aligned.detach() if self.detach_student and not plain else aligned, teacher)
+        if plain:
+            mimic_c, mimic_s = channel_masks, spatial_masks
+        elif self.mask_learning == 'online':
             if self.training:
                 self._online_masks = (channel_masks, spatial_masks)
             mimic_c, mimic_s = channel_masks.detach(), spatial_masks.detach()
@@ -237,6 +248,8 @@ class ACAMKDLoss(nn.Module):
                           if 'channel' in self.mask_types else zero)
                 loss_s = (masked_mimic_loss(diff, mimic_s.flatten(2), 2, self.normalize)
                           if 'spatial' in self.mask_types else zero)
+            if plain:
+                return self.loss_weight * (loss_c + loss_s)
             loss_div = dice_diversity(flat_s)
             if self.channel_div:
                 loss_div = loss_div + dice_diversity(channel_masks)

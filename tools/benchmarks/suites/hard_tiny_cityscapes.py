@@ -10,4 +10,8 @@ variants = dict(
     hard_acam_kd=dict(
         config='tools/benchmarks/suites/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
         label='HARD-affine + ACAM-KD, logits (centre fixed, spread learned)'),
+    hard_acam_kd_no_teacher_grad=dict(
+        config='tools/benchmarks/suites/tiny_cityscapes/hard-affine_acam-kd_logits_deeplabv3-r18_deeplabv3-r18-w16_synthetic-cityscapes.py',  # noqa: E501
+        label='HARD-affine + ACAM-KD, the augmentor step with the teacher under no_grad (the former approximation)',
+        options=['model.augmentor_teacher_grad=False']),
 )

@@ -8,4 +8,8 @@ variants = dict(
     hard_acam_kd=dict(
         config='tools/benchmarks/suites/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',  # noqa: E501
         label='HARD-affine + ACAM-KD, FPN (centre fixed, spread learned)'),
+    hard_acam_kd_no_teacher_grad=dict(
+        config='tools/benchmarks/suites/tiny_coco/hard-affine_acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',  # noqa: E501
+        label='HARD-affine + ACAM-KD, the augmentor step with the teacher under no_grad (the former approximation)',
+        options=['model.augmentor_teacher_grad=False']),
 )
