@@ -55,6 +55,15 @@ class ToyClassifier(BaseModel):
         return logits
 
 
+@MODELS.register_module(name='PSKDToyBNClassifier', force=True)
+class ToyBNClassifier(ToyClassifier):
+    """``ToyClassifier`` with a BatchNorm between two linear layers: train and eval mode differ."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(IN_DIM, 8), nn.BatchNorm1d(8), nn.Linear(8, NUM_CLASSES))
+
+
 @DATASETS.register_module(name='PSKDToyDataset', force=True)
 class ToyDataset(torch.utils.data.Dataset):
     metainfo: dict = {}
@@ -138,12 +147,14 @@ def train(cfg, *extra_hooks):
     return runner, recorder, next(h for h in runner.hooks if isinstance(h, PSKDHook))
 
 
-def official_loop(init_state, epochs, batch, mode='memory'):
+def official_loop(init_state, epochs, batch, mode='memory', model=None, snapshot_mode='eval'):
     """main.py's train loop (single process) on the toy data; snapshot mode swaps the memory for the
-    student frozen at the start of each epoch."""
+    student frozen at the start of each epoch, run in eval mode or in train mode (BN on the batch's
+    statistics, the frozen copy's running statistics left alone: a fresh copy per batch)."""
     data = ToyDataset()
-    model = nn.Linear(IN_DIM, NUM_CLASSES)
+    model = model or nn.Linear(IN_DIM, NUM_CLASSES)
     model.load_state_dict(init_state)
+    model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, weight_decay=5e-4, nesterov=True)
     all_predictions = torch.zeros(NUM_SAMPLES, NUM_CLASSES)
     losses = []
@@ -157,8 +168,13 @@ def official_loop(init_state, epochs, batch, mode='memory'):
                 if epoch == 0:
                     all_predictions[idx] = targets_one_hot
                 prev = all_predictions[idx]
+            elif snapshot is None:
+                prev = targets_one_hot
             else:
-                prev = targets_one_hot if snapshot is None else F.softmax(snapshot(data.x[idx]), 1).detach()
+                frozen = copy.deepcopy(snapshot)  # running statistics as frozen, whatever the forward does
+                frozen.train(snapshot_mode == 'train')
+                with torch.no_grad():
+                    prev = F.softmax(frozen(data.x[idx]), 1)
             soft_targets = (1 - alpha_t) * targets_one_hot + alpha_t * prev
             outputs = model(data.x[idx])
             softmax_output = F.softmax(outputs, dim=1)
@@ -193,6 +209,59 @@ def test_runner_reproduces_the_official_loop(tmp_path, mode):
         assert hook.snapshot_iter == 6  # taken at the start of the last epoch
 
 
+@pytest.mark.parametrize('snapshot_mode', ['eval', 'train'])
+def test_the_snapshot_runs_in_its_snapshot_mode(tmp_path, snapshot_mode):
+    """With BatchNorm, eval and train mode give different past predictions; each run matches the plain
+    loop of its own mode and not the other's, and the snapshot's running statistics stay as taken."""
+    cfg = toy_cfg(tmp_path / snapshot_mode, mode='snapshot', model=dict(type='PSKDToyBNClassifier'),
+                  custom_hooks=[dict(type='PSKDHook', alpha_T=ALPHA_T, mode='snapshot', snapshot_mode=snapshot_mode)])
+    runner = build_runner(cfg)
+    init = {k: v.clone() for k, v in runner.model.fc.state_dict().items()}
+    snapshots = []
+
+    class KeepSnapshot(Hook):
+        priority = 'LOWEST'
+
+        def before_train_epoch(self, runner):
+            hook = next(h for h in runner.hooks if isinstance(h, PSKDHook))
+            if hook.snapshot_iter >= 0:
+                snapshots.append({k: v.clone() for k, v in hook.snapshot.state_dict().items()})
+
+    recorder = Recorder()
+    runner.register_hook(recorder)
+    runner.register_hook(KeepSnapshot())
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, PSKDHook))
+    assert not hook.snapshot.training
+    torch.testing.assert_close(hook.snapshot.state_dict(), snapshots[-1])  # BN buffers included: untouched
+    other = 'train' if snapshot_mode == 'eval' else 'eval'
+    net = lambda: nn.Sequential(nn.Linear(IN_DIM, 8), nn.BatchNorm1d(8), nn.Linear(8, NUM_CLASSES))  # noqa: E731
+    mine, _, _ = official_loop(init, 3, 4, mode='snapshot', model=net(), snapshot_mode=snapshot_mode)
+    theirs, _, _ = official_loop(init, 3, 4, mode='snapshot', model=net(), snapshot_mode=other)
+    torch.testing.assert_close(torch.tensor(recorder.losses), torch.tensor(mine), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(torch.tensor(mine[3:]), torch.tensor(theirs[3:]), rtol=1e-3)
+
+
+def test_batch_statistics_leaves_the_running_statistics_alone():
+    from mmkd_plugin.engine.hooks.pskd_providers import batch_statistics
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Dropout(0.5)).eval()
+    model[1].running_mean.fill_(3.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(8, 4)
+    with torch.no_grad(), batch_statistics(model):
+        assert model.training and model[2].training
+        torch.manual_seed(1)
+        got = model(x)
+    hidden = model[0](x)
+    normed = (hidden - hidden.mean(0)) / torch.sqrt(hidden.var(0, unbiased=False) + model[1].eps)
+    torch.manual_seed(1)
+    want = F.dropout(normed * model[1].weight + model[1].bias, 0.5, training=True)
+    torch.testing.assert_close(got, want.detach())
+    assert not model.training and model[1].track_running_stats
+    torch.testing.assert_close(model.state_dict(), before)
+
+
 def test_iteration_based_alpha_and_snapshot_interval(tmp_path):
     _, recorder, hook = train(toy_cfg(tmp_path, mode='snapshot', max_iters=7))
     assert recorder.alphas == pytest.approx([ALPHA_T * (i + 1) / 7 for i in range(7)])
@@ -211,6 +280,10 @@ def test_configuration_errors():
         PSKDHook(alpha_T=1.5)
     with pytest.raises(ValueError, match="mode='snapshot' only"):
         PSKDHook(mode='memory', snapshot_interval=10)
+    with pytest.raises(ValueError, match="snapshot_mode applies to mode='snapshot' only"):
+        PSKDHook(mode='memory', snapshot_mode='train')
+    with pytest.raises(ValueError, match='snapshot_mode must be one of'):
+        PSKDHook(snapshot_mode='batch')
     plain = SimpleNamespace(model=nn.Sequential(nn.Linear(2, 2)))
     with pytest.raises(ValueError, match='exactly one PS-KD loss'):
         PSKDHook()._find_loss(PSKDHook.student(plain))

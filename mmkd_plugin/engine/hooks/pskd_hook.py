@@ -18,8 +18,10 @@ The previous predictions p_{t−1} come in two modes:
   crops and flips; methods.md §6): a frozen copy of the student, refreshed at every epoch boundary
   (``snapshot_interval=None`` with an epoch-based loop) or every ``snapshot_interval`` iterations
   (default for iteration-based loops: one pass over the data, ⌈len(dataset) / (batch · world size)⌉),
-  run in eval mode and without gradient on the current, already preprocessed batch: one extra
-  forward per step. Until the first snapshot the student trains on the labels.
+  run without gradient on the current, already preprocessed batch: one extra forward per step. Until
+  the first snapshot the student trains on the labels. ``snapshot_mode='eval'`` runs it in eval mode;
+  ``'train'`` in train mode with its running statistics untouched, as the official predictions were
+  made (a training forward), though on this step's augmented view, not the previous epoch's.
 
 How the targets reach the loss: the model stays the stock one; its head's classification loss is
 replaced by ``PSKDLoss`` (softmax heads), ``PSKDFocalLoss`` (sigmoid focal-loss heads: RetinaNet, ATSS,
@@ -52,7 +54,7 @@ from torch import Tensor, nn
 from ...models.losses.pskd import PSKDTargetsMixin
 from ...models.utils.student import unwrap
 from .pskd_memory import PredictionMemory
-from .pskd_providers import (MISSING_SAMPLE_IDX, MemoryProvider, PastPredictions,  # noqa: F401
+from .pskd_providers import (MISSING_SAMPLE_IDX, SNAPSHOT_MODES, MemoryProvider, PastPredictions,  # noqa: F401
                              RoISnapshotProvider, SnapshotProvider, sample_indices)
 
 MODES = ('snapshot', 'memory')
@@ -68,6 +70,10 @@ class PSKDHook(Hook):
             official per-sample table of softmax outputs; (N, C) classifiers only).
         snapshot_interval: iterations between snapshots. None: every epoch boundary for epoch-based
             loops, one pass over the data for iteration-based ones. Snapshot mode only.
+        snapshot_mode: how the snapshot runs: ``'eval'`` (no dropout, its running BN statistics) or
+            ``'train'`` (dropout on, BN on each batch's statistics, its running statistics untouched),
+            as the official code's predictions were made in the previous epoch's training forward.
+            Snapshot mode only.
     """
 
     mmkd_plugin_hook = True  # left out of the exported student's config (engine/student_config.py)
@@ -76,7 +82,7 @@ class PSKDHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, alpha_T: float = 0.8, mode: str = 'snapshot',
-                 snapshot_interval: Optional[int] = None) -> None:
+                 snapshot_interval: Optional[int] = None, snapshot_mode: str = 'eval') -> None:
         if not 0 <= alpha_T <= 1:
             raise ValueError(f'alpha_T must be in [0, 1] (the official default is 0.8), got {alpha_T}.')
         if mode not in MODES:
@@ -87,8 +93,14 @@ class PSKDHook(Hook):
             if not isinstance(snapshot_interval, int) or snapshot_interval < 1:
                 raise ValueError(f'snapshot_interval must be a positive number of iterations, got '
                                  f'{snapshot_interval!r}.')
+        if snapshot_mode not in SNAPSHOT_MODES:
+            raise ValueError(f'snapshot_mode must be one of {SNAPSHOT_MODES}, got {snapshot_mode!r}.')
+        if snapshot_mode != 'eval' and mode != 'snapshot':
+            raise ValueError("snapshot_mode applies to mode='snapshot' only (the memory keeps the training "
+                             'forward\'s predictions already); remove it.')
         self.alpha_T = alpha_T
         self.mode = mode
+        self.snapshot_mode = snapshot_mode
         self.snapshot_interval = snapshot_interval
         self.alpha = 0.0
         self.snapshot: Optional[nn.Module] = None
@@ -119,6 +131,8 @@ class PSKDHook(Hook):
         every = ('every epoch' if self.by_epoch else 'every iteration')
         snap = (f', snapshot every {self.interval} iterations' if getattr(self, 'interval', None)
                 else ', snapshot every epoch' if self.mode == 'snapshot' else '')
+        if self.mode == 'snapshot':
+            snap += f', snapshot run in {self.snapshot_mode} mode'
         runner.logger.info(f'PSKDHook: mode={self.mode}, alpha_T={self.alpha_T} (alpha set {every}'
                            f'{snap}), loss {type(self.loss).__name__}.')
 
@@ -151,9 +165,11 @@ class PSKDHook(Hook):
             provider = MemoryProvider(lambda: self.alpha, lambda: self.memory)
         elif self._roi_head_name is not None:
             provider = RoISnapshotProvider(lambda: self.alpha, self._taken_snapshot, student,
-                                           self._roi_head_name, owner=type(loss).__name__)
+                                           self._roi_head_name, owner=type(loss).__name__,
+                                           snapshot_mode=self.snapshot_mode)
         else:
-            provider = SnapshotProvider(lambda: self.alpha, self._taken_snapshot, owner=type(loss).__name__)
+            provider = SnapshotProvider(lambda: self.alpha, self._taken_snapshot, owner=type(loss).__name__,
+                                        snapshot_mode=self.snapshot_mode)
         loss.attach_provider(provider)
         self.provider = provider
         preprocessor = getattr(model, 'data_preprocessor', None)

@@ -17,7 +17,8 @@ The providers:
   ``sample_idx``; it records the softmax of the logits it is asked about and writes them after the
   step (all-gathered across processes).
 - :class:`SnapshotProvider` (``mode='snapshot'``, ``snapshot_source='outputs'``): the frozen copy of
-  the student run, in eval mode and without gradient, on the batch the student is about to see; its
+  the student run without gradient, in eval mode (``snapshot_mode='eval'``) or in train mode with its
+  running statistics untouched (``'train'``, ``batch_statistics``), on the batch the student is about to see; its
   ``mode='tensor'`` classification output is one tensor (classifier, decode head) or one tensor per
   level (dense detection heads), served to the loss's calls in order.
 - :class:`RoISnapshotProvider` (``snapshot_source='roi_head'``): the snapshot's features on the batch,
@@ -31,8 +32,9 @@ batch is the output of the model's ``data_preprocessor`` (``{'inputs', 'data_sam
 student's sampled RoIs are the ``rois`` its RoI extractor is called with (mmdet's RoI heads pool
 ``bbox_roi_extractor(feats, rois)`` before the classifier, the only place the RoIs are exposed).
 """
+import contextlib
 import inspect
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -216,26 +218,56 @@ class MemoryProvider(PastPredictions):
         self.memory().write(*gather_rows(indices.to(probs.device), probs))
 
 
+SNAPSHOT_MODES = ('eval', 'train')
+
+
+@contextlib.contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Within: ``model`` in train mode (dropout on, normalisation on the batch's statistics) with the
+    running statistics of its BatchNorm-type layers neither used nor updated; eval mode afterwards.
+
+    PyTorch's ``_BatchNorm``/``SyncBatchNorm`` with ``track_running_stats=False`` in train mode normalise
+    by the batch and pass no running buffers, so ``running_mean``, ``running_var`` and
+    ``num_batches_tracked`` stay as they were.
+    """
+    norms = [m for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats]
+    model.train()
+    for norm in norms:
+        norm.track_running_stats = False
+    try:
+        yield
+    finally:
+        for norm in norms:
+            norm.track_running_stats = True
+        model.eval()
+
+
 class SnapshotProvider(PastPredictions):
     """The frozen snapshot of the student (taken by the hook), run on the current batch.
 
-    ``start_batch`` runs ``snapshot(inputs, data_samples, mode='tensor')`` without gradient (eval
-    mode, so no dropout and the running BN statistics), before the student's forward, and keeps its
-    classification output (the first element of a tuple); ``past`` serves it to the loss's calls
-    (:class:`LevelQueue`). Before the first snapshot, or while α_t = 0, nothing is run and the loss
-    trains on the labels.
+    ``start_batch`` runs ``snapshot(inputs, data_samples, mode='tensor')`` without gradient, before the
+    student's forward, and keeps its classification output (the first element of a tuple); ``past``
+    serves it to the loss's calls (:class:`LevelQueue`). Before the first snapshot, or while α_t = 0,
+    nothing is run and the loss trains on the labels.
 
     Args:
         alpha: returns α_t (the hook's schedule).
         snapshot: returns the frozen snapshot, or None before the first one is taken.
         owner: the loss's name, for error messages.
+        snapshot_mode: ``'eval'`` (no dropout, the running BN statistics) or ``'train'`` (as the official
+            code's predictions were made: dropout on, BN on the batch's statistics; the snapshot's running
+            statistics untouched, ``batch_statistics``).
     """
 
     def __init__(self, alpha: Callable[[], float], snapshot: Callable[[], Optional[nn.Module]],
-                 owner: str = 'the PS-KD loss') -> None:
+                 owner: str = 'the PS-KD loss', snapshot_mode: str = 'eval') -> None:
+        if snapshot_mode not in SNAPSHOT_MODES:
+            raise ValueError(f'snapshot_mode must be one of {SNAPSHOT_MODES}, got {snapshot_mode!r}.')
         self.alpha = alpha
         self.snapshot = snapshot
         self.owner = owner
+        self.snapshot_mode = snapshot_mode
         self.outputs: Optional[LevelQueue] = None
         self.started = False  # start_batch ran for this step: without it the loss would train on labels alone
 
@@ -244,8 +276,12 @@ class SnapshotProvider(PastPredictions):
         snapshot = self.snapshot()
         if snapshot is None or self.alpha() <= 0:
             return
-        with torch.no_grad():
+        with torch.no_grad(), self.running(snapshot):
             self.outputs = LevelQueue(self._forward(snapshot, inputs, data_samples), self.owner)
+
+    def running(self, snapshot: nn.Module):
+        """The context the snapshot runs in: ``batch_statistics`` in ``'train'`` mode, else none (eval)."""
+        return batch_statistics(snapshot) if self.snapshot_mode == 'train' else contextlib.nullcontext()
 
     @staticmethod
     def _forward(snapshot: nn.Module, inputs, data_samples):
@@ -281,14 +317,15 @@ class RoISnapshotProvider(SnapshotProvider):
     row for row the student's.
 
     Args:
-        alpha, snapshot, owner: as :class:`SnapshotProvider`.
+        alpha, snapshot, owner, snapshot_mode: as :class:`SnapshotProvider`.
         student: the student (the module whose RoI head is ``roi_head_name``).
         roi_head_name: the RoI head's name in the student and in the snapshot, e.g. ``'roi_head'``.
     """
 
     def __init__(self, alpha: Callable[[], float], snapshot: Callable[[], Optional[nn.Module]],
-                 student: nn.Module, roi_head_name: str, owner: str = 'the PS-KD loss') -> None:
-        super().__init__(alpha, snapshot, owner)
+                 student: nn.Module, roi_head_name: str, owner: str = 'the PS-KD loss',
+                 snapshot_mode: str = 'eval') -> None:
+        super().__init__(alpha, snapshot, owner, snapshot_mode)
         self.roi_head_name = roi_head_name
         self.feats = None
         self.rois: Optional[Tensor] = None
@@ -307,7 +344,7 @@ class RoISnapshotProvider(SnapshotProvider):
         snapshot = self.snapshot()
         if snapshot is None or self.alpha() <= 0:
             return
-        with torch.no_grad():
+        with torch.no_grad(), self.running(snapshot):
             self.feats = snapshot.extract_feat(inputs)
         self.outputs = LevelQueue(self._roi_logits, self.owner)
 
@@ -315,8 +352,9 @@ class RoISnapshotProvider(SnapshotProvider):
         if self.rois is None:
             raise RuntimeError(f'{self.owner} ran before the student\'s {self.roi_head_name}'
                                '.bbox_roi_extractor saw its sampled RoIs.')
-        roi_head = self.snapshot().get_submodule(self.roi_head_name)
-        with torch.no_grad():
+        snapshot = self.snapshot()
+        roi_head = snapshot.get_submodule(self.roi_head_name)
+        with torch.no_grad(), self.running(snapshot):
             return roi_head._bbox_forward(self.feats, self.rois)['cls_score']
 
     def past(self, logits: Tensor, all_levels: bool = False) -> PreviousPredictions:
