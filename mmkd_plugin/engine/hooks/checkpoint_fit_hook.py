@@ -19,12 +19,12 @@ def fit_checkpoint(model: torch.nn.Module, checkpoint: dict, source: str, shown:
             are named.
     """
     from .student_view_hook import student_checkpoint_view
-    from ..student_checkpoint import STUDENT_PREFIX
+    from ...models.utils.student import STUDENT_PREFIX, student_of
     model = unwrap(model)
     nested = isinstance(checkpoint.get('state_dict'), dict)
     state = checkpoint['state_dict'] if nested else checkpoint
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    algorithm = isinstance(getattr(model, 'architecture', None), torch.nn.Module)
+    algorithm = isinstance(student_of(model), torch.nn.Module)
     expected = model.state_dict()
     prefixed = any(k.startswith(STUDENT_PREFIX) for k in state)
     if not algorithm and prefixed and not set(state) & set(expected):

@@ -14,14 +14,15 @@ The previous predictions p_{t−1} come in two modes:
 - ``'memory'`` (the official method; (N, C) classifiers): a CPU table of every sample's last softmax
   output, addressed by the data sample's ``sample_idx`` (``pskd_memory.py``). Unwritten rows train on
   the label (epoch 0); rows are written after each step, all-gathered across processes.
-- ``'snapshot'`` (dense prediction, where a per-pixel memory would be GBs and misaligned by random
-  crops and flips; methods.md §6): a frozen copy of the student, refreshed at every epoch boundary
-  (``snapshot_interval=None`` with an epoch-based loop) or every ``snapshot_interval`` iterations
-  (default for iteration-based loops: one pass over the data, ⌈len(dataset) / (batch · world size)⌉),
-  run without gradient on the current, already preprocessed batch: one extra forward per step. Until
-  the first snapshot the student trains on the labels. ``snapshot_mode='eval'`` runs it in eval mode;
-  ``'train'`` in train mode with its running statistics untouched, as the official predictions were
-  made (a training forward), though on this step's augmented view, not the previous epoch's.
+- ``'snapshot'`` (dense prediction, where a per-pixel memory would be GBs and misaligned by random crops
+  and flips; configs/pskd/README.md, "Dense adaptations"): a frozen copy of the student, refreshed at
+  every epoch boundary (``snapshot_interval=None`` with an epoch-based loop) or every
+  ``snapshot_interval`` iterations (default for iteration-based loops: one pass over the data,
+  ⌈len(dataset) / (batch · world size)⌉), run without gradient on the current, already preprocessed batch:
+  one extra forward per step. Until the first snapshot the student trains on the labels.
+  ``snapshot_mode='eval'`` runs it in eval mode; ``'train'`` in train mode with its running statistics
+  untouched, as the official predictions were made (a training forward), though on this step's augmented
+  view, not the previous epoch's.
 
 How the targets reach the loss: the model stays the stock one; its head's classification loss is
 replaced by ``PSKDLoss`` (softmax heads), ``PSKDFocalLoss`` (sigmoid focal-loss heads: RetinaNet, ATSS,
@@ -52,7 +53,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
 
 from ...models.losses.pskd import PSKDTargetsMixin
-from ...models.utils.student import unwrap
+from ...models.utils.student import student_of, unwrap
 from .pskd_memory import PredictionMemory
 from .pskd_providers import (MISSING_SAMPLE_IDX, SNAPSHOT_MODES, MemoryProvider, PastPredictions,  # noqa: F401
                              RoISnapshotProvider, SnapshotProvider, sample_indices)
@@ -115,9 +116,14 @@ class PSKDHook(Hook):
     def student(runner) -> nn.Module:
         """The model the hook softens: ``runner.model`` unwrapped, or an algorithm's student."""
         model = unwrap(runner.model)
-        return getattr(model, 'architecture', model)
+        return student_of(model, model)
 
     def before_train(self, runner) -> None:
+        if not getattr(type(runner), 'distillation_runner', False):
+            runner.logger.warning(
+                "PSKDHook runs under a plain Runner: the run trains, but without the plugin's ReseedHook a resumed "
+                "epoch-based run does not continue exactly. Set runner_type = 'DistillRunner' in the config (or "
+                '--cfg-options runner_type=DistillRunner).')
         self.by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
         fresh = runner.iter == 0  # not resumed (``load_from`` alone also starts PS-KD afresh)
         if self.mode == 'snapshot':
@@ -155,7 +161,7 @@ class PSKDHook(Hook):
         algorithm whose ``architecture`` is the student. Its ``data_preprocessor`` output is the batch
         the provider sees, the one ``train_step`` hands to the forward.
         """
-        student = getattr(model, 'architecture', model)
+        student = student_of(model, model)
         loss = self._find_loss(student)
         if self.mode == 'snapshot':
             self._ensure_snapshot(student)

@@ -31,6 +31,10 @@ batch is the output of the model's ``data_preprocessor`` (``{'inputs', 'data_sam
 ``module.data_preprocessor``); sample indices are the data samples' ``metainfo['sample_idx']``; the
 student's sampled RoIs are the ``rois`` its RoI extractor is called with (mmdet's RoI heads pool
 ``bbox_roi_extractor(feats, rois)`` before the classifier, the only place the RoIs are exposed).
+The two places that still watch a call: the RoI provider's forward pre-hook on the student's RoI extractor
+(it reads ``rois`` by name, nothing else), and the order of a dense head's loss calls, which is its FPN level
+(mmdet's heads call the loss once per level and pass no level index; ``LevelQueue`` serves level i to the
+i-th call and checks that every level was used).
 """
 import contextlib
 import inspect

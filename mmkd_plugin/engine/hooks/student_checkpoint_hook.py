@@ -8,7 +8,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
-from ...models.utils.student import unwrap
+from ...models.utils.student import student_of, unwrap
 from ..student_checkpoint import (STUDENT_SUFFIX, export_student, is_student_checkpoint_path,
                                   student_checkpoint_path, student_config_path)
 
@@ -37,7 +37,7 @@ class StudentCheckpointHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
-        self.enabled = hasattr(model, 'architecture')
+        self.enabled = student_of(model) is not None
         if not self.enabled:
             print_log('StudentCheckpointHook: the model has no `architecture` (student); nothing to '
                       'export.', logger='current')

@@ -9,7 +9,7 @@ from mmengine.registry import HOOKS
 from mmengine.utils import is_method_overridden
 
 from ...models.utils.student import unwrap
-from ..student_checkpoint import STUDENT_PREFIX
+from ...models.utils.student import STUDENT_PREFIX, student_of
 
 # Hooks of MMEngine, MMDetection and MMSegmentation that reach into `runner.model` as if it were the
 # detector or segmentor itself (attributes, every module, every parameter, the checkpoint's keys).
@@ -133,7 +133,7 @@ class StudentViewHook(Hook):
 
     def before_run(self, runner) -> None:
         model = unwrap(runner.model)
-        student = getattr(model, 'architecture', None)
+        student = student_of(model)
         if student is None:
             return
         ran = True  # hooks before this one in the list have run their before_run already

@@ -16,7 +16,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
-from ...models.utils.student import DISTILLER_PREFIX, STUDENT_PREFIX, TEACHER_PREFIX, is_distillation, unwrap
+from ...models.utils.student import (DISTILLER_PREFIX, STUDENT_PREFIX, TEACHER_PREFIX, is_distillation, student_of,
+                                     unwrap)
 
 DISTILLER_PARAMWISE_KEYS = ('lr_mult', 'decay_mult', 'custom_keys')
 
@@ -86,7 +87,7 @@ class DistillOptimWrapperConstructor:
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
         algorithm = unwrap(model)
-        student = getattr(algorithm, 'architecture', None)
+        student = student_of(algorithm)
         if student is None:
             raise TypeError(f'DistillOptimWrapperConstructor builds the optimizer of a distillation algorithm '
                             f'(a model with a student `architecture`); {type(algorithm).__name__} has none. '

@@ -15,8 +15,8 @@ to its input in the augmentor step (its parameters stay frozen and receive nothi
 which the teacher's output moves reach the augmentor, not only the student's; L_distill_k is each loss's
 disagreement term alone (for ACAM-KD ``loss_weight * (L^c + L^s)``, without the Dice and mass regularisers,
 the gradient reversal or the online mode's masked teacher task loss: ``ACAMKDLoss.disagreement_only``).
-``augmentor_teacher_grad=False`` gives the former approximation, the teacher under ``no_grad`` (the
-disagreement reaches the augmentor through the student alone); the two steps' cost: docs/benchmarks.md.
+``augmentor_teacher_grad=False`` gives the approximation with the teacher under ``no_grad`` (the
+disagreement reaches the augmentor through the student alone); the two steps' cost: configs/hard/README.md.
 
 Any teacher-distillation config becomes a HARD config by its type's HARD twin (``TeacherDistill`` ->
 ``HARDDistill``, ``ACAMKDDistill`` -> ``HARDACAMKDDistill``) and an ``augmentor``: ``HARDMixin`` adds the

@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 DEFAULT_MAX_CHUNK_ELEMENTS = 2 ** 22  # scores per buffer: 16 MB in float32
-MAX_CHUNK_ROWS = 256  # query rows per chunk: as fast as larger chunks on CPU, and a fraction of L
+MAX_CHUNK_ROWS = 256  # query rows per chunk: bounds the buffers (docs/methods/acam_kd.md, "Memory")
 
 
 def attention_summaries(query: Tensor, key: Tensor, value: Tensor, readout: Tensor, scale: float,
@@ -72,8 +72,8 @@ def _attention_rows(query: Tensor, key: Tensor, scale: float, scores: Tensor, pr
 class _Scratch:
     """(N, rows, L_kv) buffers allocated once per pass and reused by every chunk.
 
-    A fresh tensor per chunk made glibc's heap grow and the peak resident memory vary from run to run
-    (docs/methods/acam_kd.md); with reused buffers it is steady.
+    Reusing the buffers keeps the peak resident memory steady from run to run (fresh tensors per chunk
+    let glibc's heap grow; docs/methods/acam_kd.md).
     """
 
     def __init__(self, count: int, like: Tensor, n: int, rows: int, length: int) -> None:

@@ -3,7 +3,7 @@
 PS-KD (Kim et al., ICCV 2021, arXiv 2006.12000) softens a softmax target; RetinaNet, FCOS and GFL
 score each class with its own sigmoid and have no background class, and BCKD (Yang et al., ICCV 2023,
 arXiv 2308.14286) argues against forcing a softmax on them. So the soft target is built per class,
-as a Bernoulli probability (methods.md §6):
+as a Bernoulli probability (configs/pskd/README.md, "Dense adaptations"):
 
     t_k = (1 − α) · onehot(y)_k + α · σ(z^snap_k),        (background anchors: onehot = 0)
 

@@ -7,7 +7,8 @@ prefixes. Every part of the plugin that reads or writes "the student" takes thes
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-STUDENT_PREFIX = 'architecture.'
+STUDENT_ATTR = 'architecture'
+STUDENT_PREFIX = STUDENT_ATTR + '.'
 TEACHER_PREFIX = 'teacher.'
 DISTILLER_PREFIX = 'distiller.'
 
@@ -17,9 +18,14 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
+def student_of(model: nn.Module, default=None):
+    """The student (``architecture``) of ``model`` (wrapped or not), or ``default`` if it has none."""
+    return getattr(unwrap(model), STUDENT_ATTR, default)
+
+
 def is_distillation(model: nn.Module) -> bool:
     """Whether ``model`` (wrapped or not) is a distillation algorithm: a student ``architecture`` and a
     ``distiller``."""
     model = unwrap(model)
-    return getattr(model, 'architecture', None) is not None and hasattr(model, 'distiller')
+    return student_of(model) is not None and hasattr(unwrap(model), 'distiller')
 
