@@ -13,6 +13,8 @@ from typing import Optional
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import HOOKS, RUNNERS
 
+from ..models.utils.runner_check import is_distill_runner
+
 
 def is_plugin_hook(hook_cfg: dict) -> bool:
     """Whether a hook config builds one of mmkd_plugin's hooks (their class sets ``mmkd_plugin_hook``),
@@ -36,7 +38,7 @@ def student_config(distill_cfg_text: str) -> Optional[Config]:
     if scope:
         out.default_scope = scope
     out.pop('custom_imports', None)
-    if getattr(RUNNERS.get(str(out.get('runner_type', ''))), 'distillation_runner', False):
+    if is_distill_runner(RUNNERS.get(str(out.get('runner_type', '')))):
         out.pop('runner_type')  # DistillRunner is the plugin's; the student trains with MMEngine's
     out.custom_hooks = [h for h in out.get('custom_hooks', []) if not is_plugin_hook(h)]
     defaults = out.get('default_hooks') or {}

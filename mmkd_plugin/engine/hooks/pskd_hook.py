@@ -53,9 +53,10 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
 
 from ...models.losses.pskd import PSKDTargetsMixin
+from ...models.utils.runner_check import is_distill_runner
 from ...models.utils.student import student_of, unwrap
 from .pskd_memory import PredictionMemory
-from .pskd_providers import (MISSING_SAMPLE_IDX, SNAPSHOT_MODES, MemoryProvider, PastPredictions,  # noqa: F401
+from .pskd_providers import (MISSING_SAMPLE_IDX, MemoryProvider, PastPredictions, check_snapshot_mode,  # noqa: F401
                              RoISnapshotProvider, SnapshotProvider, sample_indices)
 
 MODES = ('snapshot', 'memory')
@@ -94,8 +95,7 @@ class PSKDHook(Hook):
             if not isinstance(snapshot_interval, int) or snapshot_interval < 1:
                 raise ValueError(f'snapshot_interval must be a positive number of iterations, got '
                                  f'{snapshot_interval!r}.')
-        if snapshot_mode not in SNAPSHOT_MODES:
-            raise ValueError(f'snapshot_mode must be one of {SNAPSHOT_MODES}, got {snapshot_mode!r}.')
+        check_snapshot_mode(snapshot_mode)
         if snapshot_mode != 'eval' and mode != 'snapshot':
             raise ValueError("snapshot_mode applies to mode='snapshot' only (the memory keeps the training "
                              'forward\'s predictions already); remove it.')
@@ -119,7 +119,7 @@ class PSKDHook(Hook):
         return student_of(model, model)
 
     def before_train(self, runner) -> None:
-        if not getattr(type(runner), 'distillation_runner', False):
+        if not is_distill_runner(type(runner)):
             runner.logger.warning(
                 "PSKDHook runs under a plain Runner: the run trains, but without the plugin's ReseedHook a resumed "
                 "epoch-based run does not continue exactly. Set runner_type = 'DistillRunner' in the config (or "

@@ -225,6 +225,12 @@ class MemoryProvider(PastPredictions):
 SNAPSHOT_MODES = ('eval', 'train')
 
 
+def check_snapshot_mode(snapshot_mode: str) -> None:
+    """Raise ``ValueError`` for a ``snapshot_mode`` other than ``'eval'`` and ``'train'``."""
+    if snapshot_mode not in SNAPSHOT_MODES:
+        raise ValueError(f'snapshot_mode must be one of {SNAPSHOT_MODES}, got {snapshot_mode!r}.')
+
+
 @contextlib.contextmanager
 def batch_statistics(model: nn.Module) -> Iterator[None]:
     """Within: ``model`` in train mode (dropout on, normalisation on the batch's statistics) with the
@@ -266,8 +272,7 @@ class SnapshotProvider(PastPredictions):
 
     def __init__(self, alpha: Callable[[], float], snapshot: Callable[[], Optional[nn.Module]],
                  owner: str = 'the PS-KD loss', snapshot_mode: str = 'eval') -> None:
-        if snapshot_mode not in SNAPSHOT_MODES:
-            raise ValueError(f'snapshot_mode must be one of {SNAPSHOT_MODES}, got {snapshot_mode!r}.')
+        check_snapshot_mode(snapshot_mode)
         self.alpha = alpha
         self.snapshot = snapshot
         self.owner = owner

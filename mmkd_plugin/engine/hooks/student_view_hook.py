@@ -8,8 +8,7 @@ from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 from mmengine.utils import is_method_overridden
 
-from ...models.utils.student import unwrap
-from ...models.utils.student import STUDENT_PREFIX, student_of
+from ...models.utils.student import STUDENT_PREFIX, student_of, unwrap
 
 # Hooks of MMEngine, MMDetection and MMSegmentation that reach into `runner.model` as if it were the
 # detector or segmentor itself (attributes, every module, every parameter, the checkpoint's keys).

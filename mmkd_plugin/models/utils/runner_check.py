@@ -23,10 +23,16 @@ def building_runner():
     return None
 
 
+def is_distill_runner(runner_class) -> bool:
+    """Whether ``runner_class`` (a Runner class, or None) is ``DistillRunner`` or a subclass: it carries
+    ``distillation_runner = True``."""
+    return bool(getattr(runner_class, 'distillation_runner', False))
+
+
 def require_distill_runner(algorithm_name: str) -> None:
     """Raise ``TypeError`` when a Runner that is not a ``DistillRunner`` builds ``algorithm_name``."""
     runner = building_runner()
-    if runner is None or getattr(type(runner), 'distillation_runner', False):
+    if runner is None or is_distill_runner(type(runner)):
         return
     raise TypeError(
         f'{algorithm_name} is being built by {type(runner).__name__}, not by mmkd_plugin\'s DistillRunner, so '
