@@ -53,10 +53,16 @@ def default_out(student_cfg: str, teacher_cfg: str, method: str) -> str:
 
 
 def generate(student_cfg: str, teacher_cfg: str, method: str, teacher_ckpt=None, out=None, source=None,
-             inherit=True, size=PROBE_SIZE):
-    """``(config text, output path, pairing)``; raises ``PairingError`` for a pair it cannot match."""
-    student = probe_model(model_of(student_cfg), 'student', size)
-    teacher = probe_model(model_of(teacher_cfg), 'teacher', size)
+             inherit=True, size=PROBE_SIZE, probes=None):
+    """``(config text, output path, pairing)``; raises ``PairingError`` for a pair it cannot match.
+
+    ``probes``: a dict that keeps each config's probe for the next call (one build per config).
+    """
+    probes = {} if probes is None else probes
+    for cfg, role in ((student_cfg, 'student'), (teacher_cfg, 'teacher')):
+        if (cfg, size) not in probes:
+            probes[cfg, size] = probe_model(model_of(cfg), role, size)
+    student, teacher = probes[student_cfg, size], probes[teacher_cfg, size]
     pairing = pair_models(student, teacher, method, source)
     inherit_from = inheritable(student, teacher) if inherit and method != 'nkd' and student.task == 'detection' \
         else []

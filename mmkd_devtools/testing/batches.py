@@ -6,17 +6,21 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import pseudo_collate
+from torch.nn import ModuleList
 
 
 def packed_det_batch(image_size: Tuple[int, int] = (64, 96), batch_size: int = 2,
                      num_classes: int = 3, boxes_per_image: Sequence[int] = (2, 1),
-                     seed: int = 0) -> Dict[str, List]:
+                     seed: int = 0, with_masks: bool = False, with_sem_seg: bool = False) -> Dict[str, List]:
     """A detection batch (``inputs``, ``data_samples``) as ``PackDetInputs`` makes it.
 
-    ``boxes_per_image`` may contain 0 to build an image without boxes.
+    ``boxes_per_image`` may contain 0 to build an image without boxes; ``with_masks`` adds each box's
+    filled rectangle as its instance mask (``BitmapMasks``), drawn after the boxes (same random stream);
+    ``with_sem_seg`` a semantic map with each box's label inside it, 255 elsewhere (HTC's semantic head).
     """
     from mmdet.datasets.transforms import PackDetInputs
     from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.structures.mask import BitmapMasks
 
     rng = np.random.default_rng(seed)
     h, w = image_size
@@ -35,6 +39,16 @@ def packed_det_batch(image_size: Tuple[int, int] = (64, 96), batch_size: int = 2
             gt_bboxes=HorizontalBoxes(boxes.reshape(-1, 4)),
             gt_bboxes_labels=rng.integers(0, num_classes, n).astype(np.int64),
             gt_ignore_flags=np.zeros(n, dtype=bool))
+        if with_masks:
+            masks = np.zeros((n, h, w), dtype=np.uint8)
+            for k, (x0, y0, x1, y1) in enumerate(boxes.astype(int)):
+                masks[k, y0:y1 + 1, x0:x1 + 1] = 1
+            results['gt_masks'] = BitmapMasks(masks, h, w)
+        if with_sem_seg:
+            sem = np.full((h, w), 255, dtype=np.uint8)
+            for (x0, y0, x1, y1), label in zip(boxes.astype(int), results['gt_bboxes_labels']):
+                sem[y0:y1 + 1, x0:x1 + 1] = label
+            results['gt_seg_map'] = sem
         samples.append(pack(results))
     return pseudo_collate(samples)
 
@@ -72,5 +86,18 @@ def packed_batch_for(model, det_size: Tuple[int, int], seg_size: Tuple[int, int]
     """
     student = getattr(model, 'architecture', model)
     if hasattr(student, 'decode_head'):
-        return packed_seg_batch(seg_size, batch_size, num_classes=student.decode_head.num_classes, seed=seed)
+        head = student.decode_head
+        head = head[-1] if isinstance(head, ModuleList) else head  # a cascade's heads: the last one
+        return packed_seg_batch(seg_size, batch_size, num_classes=head.num_classes, seed=seed)
+    det_kwargs.setdefault('with_masks', needs_masks(student))
+    det_kwargs.setdefault('with_sem_seg', any('Semantic' in type(m).__name__ for m in student.modules()))
     return packed_det_batch(det_size, batch_size, seed=seed, **det_kwargs)
+
+
+# Class-name parts of the mmdet heads that train on instance masks.
+_MASK_HEADS = ('Mask', 'SOLO', 'Protonet', 'RTMDetIns', 'CondInst', 'BoxInst')
+
+
+def needs_masks(detector) -> bool:
+    """Whether a detector's heads read ``gt_instances.masks`` (instance segmentation)."""
+    return any(part in type(m).__name__ for m in detector.modules() for part in _MASK_HEADS)

@@ -12,7 +12,7 @@ from typing import Dict
 
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import HOOKS, DefaultScope, MODELS
 
@@ -120,4 +120,7 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
             collect_mcmi_statistics(model, [batch])
         optim_wrapper = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
         model.train()
+        hub = MessageHub.get_current_instance()
+        if hub.get_info('iter') is None:  # read by batch augments (YOLOX's BatchSyncRandomResize), as in a run
+            hub.update_info('iter', 0)
         return model.train_step(batch, optim_wrapper)

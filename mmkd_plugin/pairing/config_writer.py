@@ -72,6 +72,12 @@ def _level_weights(n: int) -> str:
     return '[' + ', '.join(str(0.5 ** i) for i in range(n)) + ']'
 
 
+def _pair_names(pairing: Pairing) -> List[str]:
+    """``s8`` per pair by stride; ``s4_0``, ``s4_1`` where a source repeats a stride (CornerNet's two stacks)."""
+    strides = [p.student.stride for p in pairing.pairs]
+    return [f's{s}' if strides.count(s) == 1 else f's{s}_{p.student.index}' for s, p in zip(strides, pairing.pairs)]
+
+
 def _acam_body(pairing: Pairing) -> List[str]:
     s, t = pairing.student, pairing.teacher
     teacher_source = f", teacher_source='{t.module}'" if t.module != s.module else ''
@@ -102,8 +108,8 @@ def _acam_body(pairing: Pairing) -> List[str]:
         ]
         return lines
     losses, mappings = [], []
-    for i, pair in enumerate(pairing.pairs):
-        name = f'loss_acam_s{pair.student.stride}'
+    for i, (pair, suffix) in enumerate(zip(pairing.pairs, _pair_names(pairing))):
+        name = f'loss_acam_{suffix}'
         losses.append(f"            {name}=dict(type='ACAMKDLoss', student_channels={pair.student.channels}, "
                       f'teacher_channels={pair.teacher.channels}, num_masks=6, loss_weight={0.5 ** i}),')
         s_idx = f', data_idx={pair.student.index}' if s.tuple_output else ''
@@ -160,8 +166,7 @@ def _cwd_body(pairing: Pairing) -> List[str]:
             "            preds_T=dict(from_student=False, recorder='fpn', data_idx='level')))))",
         ]
     losses, connectors, mappings = [], [], []
-    for pair in pairing.pairs:
-        name = f's{pair.student.stride}'
+    for pair, name in zip(pairing.pairs, _pair_names(pairing)):
         losses.append(f"            loss_cwd_{name}=dict(type='ChannelWiseDivergence', tau=1, loss_weight=10),")
         connector = ''
         if pair.student.channels != pair.teacher.channels:
