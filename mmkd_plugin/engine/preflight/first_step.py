@@ -11,7 +11,7 @@ with respect to the parameters, never ``backward()``: no ``.grad`` is written, a
   A term whose graph reaches no student parameter and gives the distiller none is refused (a recorder on
   a detached tensor, or on one computed under ``no_grad``); a term whose graph reaches the student but
   whose gradient is exactly zero at this step is a warning (``loss_weight=0``, or a loss that vanishes
-  on this input, such as a spatial softmax over a 1x1 map);
+  on this batch: no positive sample at its level, a spatial softmax over a 1x1 map);
 - magnitude: each term divided by the student's task loss (the student alone, its own ``loss`` forward, on
   the same batch); outside ``loss_ratio`` a warning names both values;
 - cost: one timed distillation step (forward, then the gradient of the summed loss with respect to the
@@ -180,8 +180,8 @@ def problems_and_warnings(step: FirstStep, loss_ratio: Tuple[float, float]) -> T
                             'no_grad). Record a module output of the student that the task loss trains')
         elif term.student_grad == 0 and not term.distiller_grad:
             why = ('its loss_weight is 0' if term.loss_weight == 0 else
-                   'it vanishes on this input (e.g. a softmax over a 1x1 map, identical student and teacher '
-                   'outputs)')
+                   'it vanishes on this batch (e.g. no positive sample at its level, a softmax over a 1x1 map, '
+                   'identical student and teacher outputs)')
             warnings.append(f'{term.name} ({term.value:.4g}) gives the student a zero gradient at the first step: '
                             f'{why}. Remove it or change its loss_weight / level if it should train the student')
         if math.isfinite(term.value) and term.student_grad and step.task_loss and math.isfinite(step.task_loss):
