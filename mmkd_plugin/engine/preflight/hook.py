@@ -22,8 +22,7 @@ def _val_data(runner):
     if loop is None or getattr(loop, 'evaluator', None) is None:
         return None
     loader = loop.dataloader
-    evaluator = copy.deepcopy(loop.evaluator)
-    evaluator.dataset_meta = getattr(loader.dataset, 'metainfo', None)
+    evaluator = copy.deepcopy(loop.evaluator)  # the val loop gave it the dataset's metainfo
     return ValData(loader.dataset, samples.loader_batch_size(loader), getattr(loader, 'collate_fn', None), evaluator)
 
 
