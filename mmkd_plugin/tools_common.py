@@ -20,7 +20,7 @@ from .tool_paths import path_arg
 # top-level `data_preprocessor` is a Runner argument too, but a model dict that has its own ignores it.)
 RUNNER_KEYS = frozenset(inspect.signature(Runner.__init__).parameters) - {'self', 'data_preprocessor'} | {
     'runner_type', 'custom_imports', 'model_wrapper_cfg', 'find_unused_parameters', 'compile', 'tta_model',
-    'tta_pipeline'}
+    'tta_pipeline', 'preflight'}
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ randomly initialised weights, so that the strict teacher loading runs for real.
 import copy
 import logging
 import os.path as osp
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -78,11 +78,17 @@ def _student_type(model_cfg: ConfigDict) -> str:
     return student.type
 
 
-def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128)) -> ConfigDict:
-    """``cfg.model`` made buildable offline (teacher checkpoint written into ``work_dir``)."""
+def has_real_teacher(cfg: Config) -> bool:
+    """Whether ``cfg`` is a distillation config whose ``teacher_ckpt`` is a file on this machine."""
+    return is_distillation(cfg.model) and osp.isfile(str(cfg.model.get('teacher_ckpt') or ''))
+
+
+def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128), real_teacher: bool = False) -> ConfigDict:
+    """``cfg.model`` made buildable offline (teacher checkpoint written into ``work_dir``; with
+    ``real_teacher``, the config's own ``teacher_ckpt`` where it is a local file)."""
     model_cfg = copy.deepcopy(cfg.model)
     clear_pretrained(model_cfg)
-    if is_distillation(model_cfg):
+    if is_distillation(model_cfg) and not (real_teacher and has_real_teacher(cfg)):
         model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'))
     elif fine_tunes_a_teacher(model_cfg):
         model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'),
@@ -102,14 +108,15 @@ def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128)) -> ConfigD
     return model_cfg
 
 
-def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 128)) -> Dict:
-    """Build ``cfg.model`` offline, run one ``train_step`` on a packed batch, return the log vars.
+def smoke_model(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 128),
+                real_teacher: bool = False) -> Tuple[torch.nn.Module, Dict]:
+    """``cfg.model`` built offline and initialised, with the hooks that act on it attached, and a packed batch.
 
-    96x128 is about the smallest detection input at which DCN backbones run on CPU (mmcv refuses a
-    stride-32 map smaller than the 3x3 kernel).
+    ``real_teacher``: a distillation teacher loads the config's ``teacher_ckpt`` where it is a local file
+    (``has_real_teacher``) instead of a checkpoint of its own random weights.
     """
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
-        model_cfg = offline_model_cfg(cfg, work_dir, seg_size)
+        model_cfg = offline_model_cfg(cfg, work_dir, seg_size, real_teacher)
         model = MODELS.build(model_cfg)
         model.init_weights()
         for hook_cfg in hook_cfgs(cfg):  # hooks that act on the model (PSKDHook) as a Runner's
@@ -118,6 +125,17 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
         batch = packed_batch_for(model, det_size, seg_size)
         if any(isinstance(m, MCMILoss) for m in model.modules()):  # MCMICentroidHook's pass, on this batch
             collect_mcmi_statistics(model, [batch])
+    return model, batch
+
+
+def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 128)) -> Dict:
+    """Build ``cfg.model`` offline, run one ``train_step`` on a packed batch, return the log vars.
+
+    96x128 is about the smallest detection input at which DCN backbones run on CPU (mmcv refuses a
+    stride-32 map smaller than the 3x3 kernel).
+    """
+    model, batch = smoke_model(cfg, work_dir, det_size, seg_size)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
         optim_wrapper = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
         model.train()
         hub = MessageHub.get_current_instance()

@@ -4,8 +4,9 @@ A distillation config defines its student inside ``model.architecture`` (often a
 overrides such as ``num_classes=3``), so the stock tools would need the user to rebuild a matching
 student config by hand. The student config written next to each ``*_student.pth`` is the run's config
 with ``model`` replaced by the student's resolved model dict and the distillation-only parts removed
-(``custom_imports``, ``runner_type = 'DistillRunner'`` and hooks of mmkd_plugin): mmdet's ``init_detector``, mmseg's
-``init_model``, ``tools/test.py`` and mmdeploy's ``tools/deploy.py`` read it with the stock packages alone.
+(``custom_imports``, ``runner_type = 'DistillRunner'``, ``preflight`` and hooks of mmkd_plugin): mmdet's
+``init_detector``, mmseg's ``init_model``, ``tools/test.py`` and mmdeploy's ``tools/deploy.py`` read it with the
+stock packages alone.
 """
 import copy
 from typing import Optional
@@ -44,6 +45,6 @@ def student_config(distill_cfg_text: str) -> Optional[Config]:
     defaults = out.get('default_hooks') or {}
     for key in [k for k, h in defaults.items() if isinstance(h, dict) and is_plugin_hook(h)]:
         defaults.pop(key)
-    for key in [k for k in out if k.startswith('teacher')] + ['load_from', 'resume']:
+    for key in [k for k in out if k.startswith('teacher')] + ['load_from', 'resume', 'preflight']:
         out.pop(key, None)
     return out

@@ -6,6 +6,9 @@ own tools do. It differs from ``Runner`` in four overrides and nothing else:
 
 - ``train``: registers ``ReseedHook`` (the generators reseeded from the run's seed at every epoch, so an
   epoch-based ``--resume`` continues exactly), unless the config lists it;
+- ``train``: registers ``PreflightHook`` for a distillation run with a teacher (``engine/preflight``,
+  docs/preflight.md): checks before the first step, which leave training unchanged; not on a resumed run
+  unless ``preflight.on_resume``, never with ``preflight.skip`` (``tools/train.py --no-preflight``);
 - ``train``, ``val``, ``test``: register ``StudentViewHook`` (the student config's own hooks act on the
   student), unless the config lists it; it does nothing for a plain model;
 - ``build_optim_wrapper``: a distillation algorithm's optimizer is built by
@@ -23,10 +26,13 @@ use it, so that a student trained alone and a distilled one draw their random nu
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ...models.utils.student import is_distillation
+from mmengine.logging import print_log
+
+from ...models.utils.student import is_distillation, unwrap
 from ..hooks.reseed_hook import ReseedHook
 from ..hooks.student_view_hook import StudentViewHook
 from ..optimizers.distill_optim_wrapper_constructor import for_distillation
+from ..preflight import PreflightHook, read_settings
 from . import resume_check
 
 
@@ -36,6 +42,8 @@ class DistillRunner(Runner):
 
     Raises:
         ResumeRefused: from ``resume`` (a ``ValueError``), naming the checkpoint and what to do instead.
+        PreflightError: from ``train``, before the first step, when the preflight refuses the run.
+        ValueError: from ``train``, an unknown ``preflight`` setting.
     """
 
     distillation_runner = True  # read by the plugin's algorithms (models/utils/runner_check.py)
@@ -47,7 +55,21 @@ class DistillRunner(Runner):
 
     def train(self):
         self._register_missing(StudentViewHook, ReseedHook)
+        self._register_preflight()
         return super().train()
+
+    def _register_preflight(self) -> None:
+        """``PreflightHook`` for a distillation run with a teacher, unless skipped or resuming (docs/preflight.md)."""
+        settings = read_settings(self.cfg.get('preflight'))
+        if not (is_distillation(self.model) and hasattr(unwrap(self.model), 'teacher')) or any(
+                isinstance(h, PreflightHook) for h in self.hooks):
+            return
+        if settings['skip']:
+            print_log('preflight: skipped (preflight.skip=True).', logger='current')
+        elif self._resume and not settings['on_resume']:
+            print_log('preflight: not run on a resumed run (preflight.on_resume=True runs it).', logger='current')
+        else:
+            self.register_hook(PreflightHook(settings))
 
     def val(self):
         self._register_missing(StudentViewHook)

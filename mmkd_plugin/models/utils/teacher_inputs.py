@@ -49,12 +49,14 @@ class TeacherInputs(nn.Module):
         teacher_pre: the teacher's ``data_preprocessor``.
 
     A difference in padding or size (``pad_size_divisor``, ``size``, ``size_divisor``), which no
-    per-pixel conversion can undo, is logged as a warning naming both settings.
+    per-pixel conversion can undo, is logged as a warning naming both settings; ``geometry`` holds
+    both (``dict(student=..., teacher=...)``, the settings that are not 1 or None).
     """
 
     def __init__(self, student_pre: nn.Module, teacher_pre: nn.Module) -> None:
         super().__init__()
         geometry_s, geometry_t = _geometry(student_pre), _geometry(teacher_pre)
+        self.geometry = dict(student=geometry_s, teacher=geometry_t)  # read by the preflight's summary
         if geometry_s != geometry_t:
             print_log(f'The teacher\'s data_preprocessor pads or resizes differently ({geometry_t}) from '
                       f'the student\'s ({geometry_s}); the teacher gets the student\'s batch as it is. If the '
