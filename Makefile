@@ -3,13 +3,22 @@ VENV ?= .venv
 DEMO_ARGS ?=
 PY := $(VENV)/bin/python
 
-.PHONY: install lint test test-numerics demo data clean
+.PHONY: install install-cuda lint test test-numerics demo data clean
 
 $(VENV)/.installed: tools/install.sh requirements/constraints.txt requirements/runtime.txt requirements/tests.txt setup.py
 	VENV=$(VENV) bash tools/install.sh
 	touch $@
 
 install: $(VENV)/.installed
+
+# The CUDA route on a machine with nvcc 13.0 and no GPU (docs/install.md): torch 2.14.1+cu130, mmcv's CUDA
+# ops for TORCH_CUDA_ARCH_LIST (default 9.0, H100/H200), in its own venv. Not part of CI: about an hour on 2 cores.
+CUDA_VENV ?= .venv-cu130
+TORCH_CUDA_ARCH_LIST ?= 9.0
+install-cuda:
+	VENV=$(CUDA_VENV) TORCH_SPEC=torch==2.14.1 TORCHVISION_SPEC=torchvision==0.29.1 FORCE_CUDA=1 \
+	  TORCH_CUDA_ARCH_LIST="$(TORCH_CUDA_ARCH_LIST)" bash tools/install.sh
+	$(CUDA_VENV)/bin/python tools/check_cuda_build.py
 
 # ruff.toml: pyflakes, pycodestyle (120 columns) and bugbear.
 lint: install

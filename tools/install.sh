@@ -39,13 +39,21 @@ else
 fi
 if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
   mkdir -p "$WHEELS"
-  src=$(mktemp -d)
-  $PIP download -q --no-deps --no-binary :all: --no-build-isolation -d "$src" mmcv==2.1.0
-  tar xzf "$src"/mmcv-2.1.0.tar.gz -C "$src"
-  patch -d "$src/mmcv-2.1.0" -p1 -s < tools/patches/mmcv-2.1.0-cxx20.patch
+  # The source tree is kept beside the wheels until the wheel is built: an interrupted build (the CUDA one
+  # takes about an hour on 2 cores) resumes where ninja stopped.
+  src="$WHEELS/src"
+  if [ ! -f "$src/mmcv-2.1.0/.patched" ]; then
+    rm -rf "$src"; mkdir -p "$src"
+    $PIP download -q --no-deps --no-binary :all: --no-build-isolation -d "$src" mmcv==2.1.0
+    tar xzf "$src"/mmcv-2.1.0.tar.gz -C "$src"
+    patch -d "$src/mmcv-2.1.0" -p1 -s < tools/patches/mmcv-2.1.0-cxx20.patch
+    touch "$src/mmcv-2.1.0/.patched"
+  fi
   build_env=()
   if [ "$cuda" = 1 ]; then
-    CUDA_HOME=${CUDA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")}
+    # nvcc's own idea of its toolkit: /usr/local/bin/nvcc may be a wrapper script, whose folder (torch's guess,
+    # /usr/local) has no crt/host_defines.h, and the build stops on info.cpp after an hour.
+    CUDA_HOME=${CUDA_HOME:-$(cd "$(nvcc --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p')" && pwd)}
     # torch >= 2.14's headers include cuSPARSE/cuBLAS/... headers: a pip CUDA torch ships them in its
     # nvidia/cu13 package, a bare nvcc toolkit may not. The toolkit's include comes first, or the pip copy of
     # cuda_runtime_api.h shadows it and crt/host_defines.h is not found.

@@ -1,0 +1,63 @@
+"""Check an mmcv build for CUDA: its ops compiled with CUDA kernels, torchvision beside it, mmdet configs build.
+
+    python tools/check_cuda_build.py
+
+Runs without a GPU (the kernels are compiled in but not launched): mmcv's compiler and CUDA versions,
+the architectures the extension holds code for (``cuobjdump`` where the toolkit has it), torchvision's
+``nms`` against torch, and a stock mmdet config with a ``torchvision://`` backbone built with that
+``init_cfg`` cleared (no download). Exits 1 naming what failed.
+"""
+import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
+warnings.filterwarnings('ignore')
+import glob
+import json
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+
+def main():
+    import torch
+    import torchvision
+    from mmcv.ops import get_compiler_version, get_compiling_cuda_version
+    import mmcv
+    report = dict(torch=torch.__version__, torch_cuda=torch.version.cuda, torchvision=torchvision.__version__,
+                  mmcv=mmcv.__version__, mmcv_compiler=get_compiler_version(),
+                  mmcv_cuda=get_compiling_cuda_version())
+    failures = []
+    if report['mmcv_cuda'] in (None, '', 'not available'):
+        failures.append('mmcv.ops was compiled without CUDA (get_compiling_cuda_version: not available)')
+    ext = glob.glob(osp.join(osp.dirname(mmcv.__file__), '_ext*.so'))[0]
+    report['mmcv_ext_mb'] = round(osp.getsize(ext) / 2 ** 20, 1)
+    cuobjdump = shutil.which('cuobjdump')
+    if cuobjdump:
+        listing = subprocess.run([cuobjdump, '--list-elf', ext], capture_output=True, text=True).stdout
+        report['mmcv_sm'] = sorted({part for part in listing.replace('.', ' ').split() if part.startswith('sm_')})
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
+    keep = torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
+    report['torchvision_nms'] = keep.tolist()
+    if keep.tolist() != [0, 2]:
+        failures.append(f'torchvision.ops.nms gave {keep.tolist()}, expected [0, 2]')
+    import mmkd_plugin  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(osp.join(osp.dirname(__import__('mmdet').__file__), '.mim', 'configs', 'retinanet',
+                                   'retinanet_r50_fpn_1x_coco.py'))
+    assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+    from mmengine.runner.checkpoint import get_torchvision_models
+    report['torchvision_models_known'] = 'resnet50' in get_torchvision_models()
+    cfg.model.backbone.init_cfg = None  # the weights are overridden offline
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+    report['retinanet_r50_parameters'] = sum(p.numel() for p in model.parameters())
+    print(json.dumps(report, indent=1))
+    if failures:
+        print('\n'.join(failures), file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == '__main__':
+    main()
