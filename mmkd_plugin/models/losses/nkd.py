@@ -13,7 +13,10 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from .logit_rows import logits_to_rows, shape_fix, valid_rows, zero_loss
+from .nkd_sigmoid import NEGATIVES, sigmoid_nkd_rows
 from .resize import check_resize, match_sizes
+
+PROBABILITIES = ('softmax', 'sigmoid')
 
 
 def nkd_rows(logits_S: Tensor, logits_T: Tensor, labels: Tensor, temp: float,
@@ -55,7 +58,13 @@ class NKDLoss(nn.Module):
     - (N, C, H, W) logits with (N, H, W) or (N, 1, H', W') labels, resized to (H, W) by nearest
       neighbour; only valid pixels count (not ``ignore_index``, label in [0, C));
     - (N, A*C, H, W) anchor-head logits with (N, H*W*A) labels: the positives of a sigmoid head
-      (label in [0, C)); its negatives (label C) have no target and are skipped.
+      (label in [0, C)); its negatives (label C) have no target and are skipped (see ``negatives``).
+
+    ``probability='sigmoid'`` is the same decomposition in a sigmoid head's own probability model (per-class
+    Bernoulli: the target term -q_t log p_t, the non-target classes' sigmoid probabilities normalised, and
+    optionally the negatives; derivation in ``nkd_sigmoid.py``). Use it for RetinaNet, ATSS, GFL, FCOS and
+    RTMDet, whose classifiers are sigmoids; the softmax form above is the paper's, for softmax classifiers
+    (classification, segmentation, RoI heads).
 
     An input without a valid row gives a zero loss that keeps the graph (not NaN). The loss is
     computed in fp32, outside autocast.
@@ -69,13 +78,34 @@ class NKDLoss(nn.Module):
             ``'teacher'`` resizes the teacher's to the student's size, ``'student'`` the other way
             (``resize.py``); None (default): a size mismatch is an error naming both shapes.
         align_corners: of that bilinear resize; match the decode heads' setting (mmseg: False).
+        probability: ``'softmax'`` (default, the paper's form) or ``'sigmoid'`` (a sigmoid head's
+            per-class Bernoulli, ``nkd_sigmoid.py``).
+        negatives: with ``probability='sigmoid'``, what the negative anchors (label C) get: ``'skip'``
+            (nothing, as in the softmax form) or ``'teacher_mass'`` (the normalised non-target term over all
+            C classes, weighted by the teacher's object probability 1 - prod_c (1 - q_c)). Must be ``'skip'``
+            with the softmax form. The loss is divided by ``avg_factor`` or, without one, by the number of
+            positive rows, as the head's loss is.
+
+    Raises:
+        ValueError: ``temp`` not > 0; an unknown ``probability``, ``negatives`` or ``resize``; negatives with
+            the softmax form.
     """
 
     def __init__(self, temp: float = 1.0, gamma: float = 1.5, loss_weight: float = 1.0,
-                 ignore_index: int = 255, resize: Optional[str] = None, align_corners: bool = False) -> None:
+                 ignore_index: int = 255, resize: Optional[str] = None, align_corners: bool = False,
+                 probability: str = 'softmax', negatives: str = 'skip') -> None:
         super().__init__()
         if temp <= 0:
             raise ValueError(f'NKDLoss: temp must be > 0, got {temp}.')
+        if probability not in PROBABILITIES:
+            raise ValueError(f'NKDLoss: probability must be one of {PROBABILITIES}, got {probability!r}.')
+        if negatives not in NEGATIVES:
+            raise ValueError(f'NKDLoss: negatives must be one of {NEGATIVES}, got {negatives!r}.')
+        if probability == 'softmax' and negatives != 'skip':
+            raise ValueError(f"NKDLoss: negatives={negatives!r} needs probability='sigmoid': a softmax over a "
+                             "sigmoid head's logits has no background class to normalise a negative against.")
+        self.probability = probability
+        self.negatives = negatives
         check_resize(resize)
         self.resize = resize
         self.align_corners = align_corners
@@ -109,9 +139,16 @@ class NKDLoss(nn.Module):
             rows_T, _ = logits_to_rows(preds_T.detach().float(), gt_labels)
             if labels.dim() == 2:  # soft labels
                 labels = labels.argmax(dim=1)
-            keep = valid_rows(labels, rows_S.shape[1], self.ignore_index)
+            num_classes = rows_S.shape[1]
+            positive = valid_rows(labels, num_classes, self.ignore_index)
+            keep = positive | (labels == num_classes) if self.negatives != 'skip' else positive
             if not bool(keep.any()):
                 return zero_loss(preds_S)
-            loss = nkd_rows(rows_S[keep], rows_T[keep], labels[keep], self.temp, self.gamma)
-            denominator = loss.numel() if avg_factor is None else max(float(avg_factor), 1.0)
+            if self.probability == 'sigmoid':
+                loss = sigmoid_nkd_rows(rows_S[keep], rows_T[keep], labels[keep], self.temp, self.gamma,
+                                        self.negatives)
+            else:
+                loss = nkd_rows(rows_S[keep], rows_T[keep], labels[keep], self.temp, self.gamma)
+            count = int(positive.sum())
+            denominator = max(count, 1) if avg_factor is None else max(float(avg_factor), 1.0)
             return self.loss_weight * loss.sum() / denominator
