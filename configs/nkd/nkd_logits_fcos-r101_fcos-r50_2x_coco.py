@@ -1,8 +1,13 @@
 # NKD on FCOS's classification logits, R101 -> R50 (caffe, GN head, multi-scale 640-800, 2x). FCOS
 # computes its classification loss over all levels in one call, so the rows are the positive points of
 # every level at once (one loss, num_levels=1), and the teacher runs its own loss forward
-# (teacher_forward='loss') to give its logits in the same flattened order. Negatives (label 80) are
-# skipped (configs/nkd/README.md). loss_weight 1, the official value: NKD averages over all the positives of
+# (teacher_forward='loss') to give its logits in the same flattened order.
+# NKD in the head's own probability model (NKDLoss(probability='sigmoid', negatives='teacher_mass'),
+# mmkd_plugin/models/losses/nkd_sigmoid.py): per-class sigmoids, NKD's target term on the positive's class, its
+# non-target term over the other classes' normalised sigmoids, negatives (label 80) weighted by the teacher's
+# object mass. The paper's softmax over the 80 sigmoid logits, positives only (this config's form before issue 22):
+# --cfg-options model.distiller.loss.probability=softmax model.distiller.loss.negatives=skip
+# loss_weight 1, the official value: NKD averages over all the positives of
 # the batch, as RetinaNet's five per-level terms (each divided by the positives of every level) add up to; not
 # measured for FCOS (RetinaNet's tiny-suite value: --cfg-options model.distiller.loss.loss_weight=0.1).
 _base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_ms-640-800-2x_coco.py']
@@ -19,5 +24,6 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     teacher_forward='loss',
     distiller=dict(type='DenseHeadLogitDistiller', head='FCOSHead', num_levels=1, name='loss_nkd',
-                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)))
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0,
+                             probability='sigmoid', negatives='teacher_mass')))
 default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -1,6 +1,11 @@
 # NKD on GFL's classification logits (quality focal loss head), R101 -> R50, COCO 2x (multi-scale).
-# Per FPN level, the positives of GFL's ATSS assignment are the rows (target = GT class); negatives
-# (label 80) are skipped, as for RetinaNet (configs/nkd/README.md). loss_weight 1, the official value, as for
+# Per FPN level, the anchors of GFL's ATSS assignment are the rows (target = GT class).
+# NKD in the head's own probability model (NKDLoss(probability='sigmoid', negatives='teacher_mass'),
+# mmkd_plugin/models/losses/nkd_sigmoid.py): per-class sigmoids, NKD's target term on the positive's class, its
+# non-target term over the other classes' normalised sigmoids, negatives (label 80) weighted by the teacher's
+# object mass. The paper's softmax over the 80 sigmoid logits, positives only (this config's form before issue 22):
+# --cfg-options model.distiller.loss.probability=softmax model.distiller.loss.negatives=skip
+# loss_weight 1, the official value, as for
 # RetinaNet; not measured for GFL (RetinaNet's tiny-suite value: --cfg-options model.distiller.loss.loss_weight=0.1).
 _base_ = ['mmdet::gfl/gfl_r50_fpn_ms-2x_coco.py']
 custom_imports = dict(imports=['mmkd_plugin'], allow_failed_imports=False)
@@ -16,5 +21,6 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     teacher_forward='tensor',
     distiller=dict(type='DenseHeadLogitDistiller', head='GFLHead', num_levels=5, name='loss_nkd',
-                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)))
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0,
+                             probability='sigmoid', negatives='teacher_mass')))
 default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -1,6 +1,11 @@
 # NKD on RTMDet's classification logits, RTMDet-s -> RTMDet-tiny, COCO 300 epochs. Per level (3), the
-# positives of the dynamic soft-label assignment are the rows (target = GT class; negatives, label 80,
-# skipped). The student keeps its own recipe: EMAHook and PipelineSwitchHook act on the student
+# points of the dynamic soft-label assignment are the rows (target = GT class).
+# NKD in the head's own probability model (NKDLoss(probability='sigmoid', negatives='teacher_mass'),
+# mmkd_plugin/models/losses/nkd_sigmoid.py): per-class sigmoids, NKD's target term on the positive's class, its
+# non-target term over the other classes' normalised sigmoids, negatives (label 80) weighted by the teacher's
+# object mass. The paper's softmax over the 80 sigmoid logits, positives only (this config's form before issue 22):
+# --cfg-options model.distiller.loss.probability=softmax model.distiller.loss.negatives=skip
+# The student keeps its own recipe: EMAHook and PipelineSwitchHook act on the student
 # (StudentViewHook), and its AdamW paramwise settings apply to the student alone. loss_weight 1 per level,
 # the official value; not measured for RTMDet (RetinaNet's tiny-suite value:
 # --cfg-options model.distiller.loss.loss_weight=0.1). RTMDet's per-level loss has no avg_factor, so each
@@ -21,5 +26,6 @@ model = dict(
     teacher_forward='tensor',
     # RTMDetSepBNHead: one rtm_cls conv per level (bbox_head.rtm_cls.0 .. .2)
     distiller=dict(type='DenseHeadLogitDistiller', head='RTMDetSepBNHead', num_levels=3, name='loss_nkd',
-                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0)))
+                   loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0,
+                             probability='sigmoid', negatives='teacher_mass')))
 default_hooks = dict(student_checkpoint=dict(type='StudentCheckpointHook'))

@@ -197,15 +197,18 @@ _GET_TARGETS = 'mmdet.models.roi_heads.bbox_heads.bbox_head.BBoxHead.get_targets
 _NKD = "dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=1.0{})"
 _NKD_NOTE = ('    # temp 1, gamma 1.5, weight 1: the official values (cls_KD); configs/nkd/README.md has the tiny '
              'suites.')
+_NKD_SIGMOID = ", probability='sigmoid', negatives='teacher_mass'"
+_NKD_SIGMOID_NOTE = ("    # the head's own per-class sigmoids, negatives by the teacher's object mass "
+                     "(nkd_sigmoid.py); the paper's softmax: probability='softmax', negatives='skip'")
 
 
 def _nkd_body(pairing: Pairing) -> List[str]:
     s, t = pairing.student, pairing.teacher
-    if pairing.kind == 'dense_head':
-        return ["    teacher_forward='tensor',", _NKD_NOTE,
+    if pairing.kind == 'dense_head':  # sigmoid classifiers: NKD in the head's per-class Bernoulli model
+        return ["    teacher_forward='tensor',", _NKD_NOTE, _NKD_SIGMOID_NOTE,
                 f"    distiller=dict(type='DenseHeadLogitDistiller', head='{pairing.head}', "
                 f"num_levels={len(pairing.pairs)}, name='loss_nkd',",
-                f'                   loss={_NKD.format("")}))']
+                f'                   loss={_NKD.format(_NKD_SIGMOID)}))']
     if pairing.kind == 'roi':
         gt = f"targets=dict(type='MethodOutputs', source='{_GET_TARGETS}')"
         gt_map = "gt_labels=dict(from_student=True, recorder='targets', data_idx=0)"

@@ -133,9 +133,10 @@ def test_shape_mistakes_are_explained():
         NKDLoss()(torch.randn(1, 8, 2, 2), torch.randn(1, 8, 2, 2), torch.zeros(1, 7, dtype=torch.long))
 
 
-def build_light(config: str, work_dir: str, teacher_cfg: str, extra_teacher_recorders=None):
+def build_light(config: str, work_dir: str, teacher_cfg: str, extra_teacher_recorders=None, options=None):
     """The config's model with a light teacher (the student's own architecture), built offline."""
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options or {})
     cfg.model.teacher = dict(cfg_path=teacher_cfg)
     if extra_teacher_recorders:
         cfg.model.distiller.teacher_recorders.update(extra_teacher_recorders)
@@ -166,8 +167,16 @@ def test_seg_labels_reach_the_loss(tmp_path):
     assert losses['distill.loss_nkd'].item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
-    model = build_light(RETINA_CFG, str(tmp_path), 'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py')
+@pytest.mark.parametrize('form', ['sigmoid', 'softmax'])
+def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path, form):
+    """The shipped config's form (per-class sigmoid, negatives by teacher mass: every anchor with a label, the
+    assigner's ignored ones included, against ``ref_row``) and the paper's softmax (positives, ``ref_nkd_row``)."""
+    from tests.test_models.test_nkd_sigmoid import ref_row
+    options = {} if form == 'sigmoid' else {'model.distiller.loss.probability': 'softmax',
+                                            'model.distiller.loss.negatives': 'skip'}
+    model = build_light(RETINA_CFG, str(tmp_path), 'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py',
+                        options=options)
+    assert model.distiller.distill_losses['loss_nkd_l0'].probability == form
     losses, _ = run_loss(model, packed_det_batch((128, 160), boxes_per_image=(3, 2)))
     level = model.distiller.student_recorders.get_recorder('head')  # DenseHeadLogitDistiller's names
     teacher = model.distiller.teacher_recorders.get_recorder('logits')
@@ -178,12 +187,13 @@ def test_retinanet_positives_and_avg_factor_reach_the_loss(tmp_path):
         assert t.shape == cls_score.shape
         n, ac, h, w = cls_score.shape
         a = labels.shape[1] // (h * w)
-        for b, k in zip(*torch.nonzero(labels < 80, as_tuple=True)):
+        positives += int((labels < 80).sum())
+        for b, k in zip(*torch.nonzero(labels <= (80 if form == 'sigmoid' else 79), as_tuple=True)):
             i, j, anchor = int(k) // (w * a), (int(k) // a) % w, int(k) % a
             rows = slice(anchor * 80, (anchor + 1) * 80)
             s_row, t_row = cls_score[b, rows, i, j].detach(), t[b, rows, i, j]
-            total += ref_nkd_row(s_row, t_row, int(labels[b, k]), 1.0, 1.5)
-            positives += 1
+            y = int(labels[b, k])
+            total += ref_row(s_row, t_row, y) if form == 'sigmoid' else ref_nkd_row(s_row, t_row, y, 1.0, 1.5)
     assert positives == avg_factor > 0
     distill = sum(v for k, v in losses.items() if k.startswith('distill.loss_nkd'))
     weight = model.distiller.distill_losses['loss_nkd_l0'].loss_weight

@@ -19,7 +19,7 @@ variants = dict(
     acam_kd=dict(config='configs/demo/acam-kd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
                  label='ACAM-KD, FPN'),
     nkd=dict(config='tools/benchmarks/suites/tiny_coco/nkd_logits_retinanet-r18_retinanet-r18-w16_synthetic-coco.py',
-             label='NKD, classification logits'),
+             label='NKD, classification logits (per-class sigmoid form)'),
     pskd=dict(config='tools/benchmarks/suites/tiny_coco/pskd_retinanet-r18-w16_synthetic-coco.py',
               label='PS-KD (no teacher)'),
 )
