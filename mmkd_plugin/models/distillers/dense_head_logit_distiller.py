@@ -8,8 +8,10 @@ one loss and one mapping per level with the head's argument positions as magic `
 (through :class:`PerLevelDistiller`).
 
 Labels reach the loss as mmdet's assigner gives them to the head: class index for positives, ``C``
-(``num_classes``) for negatives, so a loss that works on positive rows (``NKDLoss``) skips negatives;
-see configs/nkd/README.md for that choice.
+(``num_classes``) for negatives and for the anchors the assigner ignores (their label weights, 0 in the head's
+own loss, are not recorded). ``NKDLoss`` skips the label-``C`` rows in its softmax form and, with
+``probability='sigmoid', negatives='teacher_mass'``, weights them by the teacher's object probability
+(``nkd_sigmoid.py``); configs/nkd/README.md has the choice and its measurement.
 """
 from typing import Dict, NamedTuple, Optional
 
@@ -57,7 +59,8 @@ class DenseHeadLogitDistiller(PerLevelDistiller):
 
         model = dict(..., teacher_forward='tensor', distiller=dict(
             type='DenseHeadLogitDistiller', head='GFLHead', num_levels=5,
-            loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=0.1)))
+            loss=dict(type='NKDLoss', temp=1.0, gamma=1.5, loss_weight=0.1,
+                      probability='sigmoid', negatives='teacher_mass')))
 
     gives ``loss_logits_l0`` ... ``loss_logits_l4``, each called as
     ``loss(preds_S=cls_score, preds_T=teacher logits, gt_labels=labels, avg_factor=avg_factor)`` at
