@@ -57,6 +57,22 @@ def test_layer_decay_groups_of_the_student_are_those_of_the_student_alone(beit_d
     assert all('?' not in names for names, _, _ in got)  # nothing of the teacher
 
 
+
+def test_distiller_parameters_beside_layer_decay_groups_carry_names(beit_distill):
+    """mmseg's layer-decay groups carry ``param_names``; torch (>= 2.6) refuses an unnamed group beside them
+    (the BEiT/MAE configs with ACAM-KD stopped at ``add_param_group``), so the distiller's group is named."""
+    import torch.nn as nn
+    beit_distill.distiller.add_module('probe', nn.Linear(3, 2))
+    try:
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            wrapper = build_optim_wrapper(beit_distill, for_distillation(beit_distill, copy.deepcopy(LAYER_DECAY)))
+    finally:
+        del beit_distill.distiller.probe
+    last = wrapper.optimizer.param_groups[-1]
+    assert last['param_names'] == ['distiller.probe.weight', 'distiller.probe.bias']
+    assert last['lr'] == pytest.approx(3e-5) and last['weight_decay'] == pytest.approx(0.05)
+    assert all('param_names' in g for g in wrapper.optimizer.param_groups)
+
 def test_custom_keys_apply_to_the_student_and_the_distiller_gets_its_own_group(tmp_path, synthetic_coco):
     """ACAM-KD demo through a real Runner: ``custom_keys`` on ``backbone`` as for the student alone; the
     fusion in the distiller's group (``decay_mult`` 0.5), the selection units in their own (its

@@ -95,12 +95,17 @@ class DistillOptimWrapperConstructor:
         optim_wrapper = self.student_constructor(student)
         groups = self._distiller_groups(distiller_parameters(algorithm))
         defaults = optim_wrapper.optimizer.defaults  # the optimizer's own lr when the config gives none
-        for (lr_mult, decay_mult), params in groups.items():
-            group = dict(params=params, lr=defaults['lr'] * lr_mult)
+        # torch >= 2.6 refuses a group without names beside named ones (mmseg's layer-decay constructor,
+        # used by the BEiT/MAE configs, names its groups with `param_names`)
+        named = any('param_names' in g for g in optim_wrapper.optimizer.param_groups)
+        for (lr_mult, decay_mult), items in groups.items():
+            group = dict(params=[p for _, p in items], lr=defaults['lr'] * lr_mult)
+            if named:
+                group['param_names'] = [n for n, _ in items]
             if 'weight_decay' in defaults:
                 group['weight_decay'] = defaults['weight_decay'] * decay_mult
             optim_wrapper.optimizer.add_param_group(group)
-        summary = ', '.join(f'{len(ps)} tensors / {sum(p.numel() for p in ps)} values (lr x{lr:g}, weight decay '
+        summary = ', '.join(f'{len(ps)} tensors / {sum(p.numel() for _, p in ps)} values (lr x{lr:g}, weight decay '
                             f'x{wd:g})' for (lr, wd), ps in groups.items()) or 'none'
         student_groups = len(optim_wrapper.optimizer.param_groups) - len(groups)
         print_log(f'Optimizer: the student in {student_groups} group(s) by {type(self.student_constructor).__name__} '
@@ -109,14 +114,14 @@ class DistillOptimWrapperConstructor:
         return optim_wrapper
 
     def _distiller_groups(self, params: Dict[str, nn.Parameter]) -> Dict[tuple, list]:
-        """``{(lr_mult, decay_mult): [parameters]}``, the default multipliers first."""
+        """``{(lr_mult, decay_mult): [(name, parameter)]}``, the default multipliers first."""
         keys = sorted(sorted(self.custom_keys), key=len, reverse=True)  # MMEngine's order: longest first
         groups = {(self.lr_mult, self.decay_mult): []}
         for name, param in params.items():
             key = next((k for k in keys if k in name), None)
             custom = self.custom_keys.get(key, {})
             mults = (float(custom.get('lr_mult', self.lr_mult)), float(custom.get('decay_mult', self.decay_mult)))
-            groups.setdefault(mults, []).append(param)
+            groups.setdefault(mults, []).append((name, param))
         return {mults: ps for mults, ps in groups.items() if ps}
 
 
