@@ -55,7 +55,7 @@ def packed_det_batch(image_size: Tuple[int, int] = (64, 96), batch_size: int = 2
 
 def packed_seg_batch(image_size: Tuple[int, int] = (64, 128), batch_size: int = 2,
                      num_classes: int = 19, ignore_fraction: float = 0.1,
-                     seed: int = 0) -> Dict[str, List]:
+                     seed: int = 0, with_edges: bool = False) -> Dict[str, List]:
     """A segmentation batch as ``PackSegInputs`` makes it; labels in [0, num_classes) plus 255."""
     from mmseg.datasets.transforms import PackSegInputs
 
@@ -73,6 +73,11 @@ def packed_seg_batch(image_size: Tuple[int, int] = (64, 128), batch_size: int = 
             img_path=f'{i}.png', seg_map_path=f'{i}.png', ori_shape=(h, w), img_shape=(h, w),
             pad_shape=(h, w), scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
             reduce_zero_label=False, sample_idx=i, seg_fields=['gt_seg_map'])
+        if with_edges:  # PIDNet's boundary targets: 1 where a pixel's label differs from its right or lower one
+            edge = np.zeros((h, w), dtype=np.uint8)
+            edge[:, :-1] |= seg[:, :-1] != seg[:, 1:]
+            edge[:-1] |= seg[:-1] != seg[1:]
+            results['gt_edge_map'] = edge
         samples.append(pack(results))
     return pseudo_collate(samples)
 
@@ -88,9 +93,19 @@ def packed_batch_for(model, det_size: Tuple[int, int], seg_size: Tuple[int, int]
     if hasattr(student, 'decode_head'):
         head = student.decode_head
         head = head[-1] if isinstance(head, ModuleList) else head  # a cascade's heads: the last one
-        return packed_seg_batch(seg_size, batch_size, num_classes=head.num_classes, seed=seed)
+        # mmseg 1.2.2's CrossEntropyLoss with class_weight indexes the weights by every label, 255 included
+        # (IndexError; open-mmlab/mmsegmentation#3734, unfixed): CGNet's and PIDNet's stock configs stop on
+        # any ignored pixel, with or without distillation, so their batch has none
+        losses = head.loss_decode if isinstance(head.loss_decode, ModuleList) else [head.loss_decode]
+        weighted = any(getattr(loss, 'class_weight', None) is not None for loss in losses)
+        return packed_seg_batch(seg_size, batch_size, num_classes=head.num_classes, seed=seed,
+                                ignore_fraction=0.0 if weighted else 0.1,
+                                with_edges=type(head).__name__ == 'PIDHead')
     det_kwargs.setdefault('with_masks', needs_masks(student))
-    det_kwargs.setdefault('with_sem_seg', any('Semantic' in type(m).__name__ for m in student.modules()))
+    if any('MultiInstance' in type(m).__name__ for m in student.modules()):  # CrowdDet pairs each RoI with
+        det_kwargs.setdefault('boxes_per_image', (2, 3))  # its two best boxes: an image needs two or more
+    det_kwargs.setdefault('with_sem_seg', any(part in type(m).__name__ for m in student.modules()
+                                              for part in ('Semantic', 'Panoptic')))
     return packed_det_batch(det_size, batch_size, seed=seed, **det_kwargs)
 
 

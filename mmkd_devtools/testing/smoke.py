@@ -139,6 +139,7 @@ def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(6
         optim_wrapper = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
         model.train()
         hub = MessageHub.get_current_instance()
-        if hub.get_info('iter') is None:  # read by batch augments (YOLOX's BatchSyncRandomResize), as in a run
-            hub.update_info('iter', 0)
+        for key in ('iter', 'epoch'):  # read by batch augments (YOLOX's BatchSyncRandomResize) and TOOD's
+            if hub.get_info(key) is None:  # warm-up switch, as in a run
+                hub.update_info(key, 0)
         return model.train_step(batch, optim_wrapper)

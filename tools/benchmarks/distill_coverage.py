@@ -35,6 +35,7 @@ from mmengine.config import Config  # noqa: E402
 
 import mmkd_plugin  # noqa: E402, F401
 from mmkd_plugin.pairing import PairingError  # noqa: E402
+from mmkd_plugin.pairing.probe import PROBE_SIZE  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -56,6 +57,21 @@ MMDET_LEFT_OUT = {
         'selfsup_pretrain', 'scratch', 'timm_example', 'resnet_strikes_back', 'instaboost', 'soft_teacher')},
 }
 MMSEG_LEFT_OUT = {'_base_': 'shared bases', 'dsdl': 'a dataset format example'}
+# Families whose size rule picks a config that does not train on images alone: Fast R-CNN variants read
+# precomputed proposals, cascade_rpn's plain config is a proposal network, pisa's smallest is SSD300 (below).
+PAIRS = {
+    'libra_rcnn': ('libra-faster-rcnn_r50_fpn_1x_coco.py', 'libra-faster-rcnn_x101-64x4d_fpn_1x_coco.py'),
+    'cascade_rpn': ('cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py',) * 2,
+    'pisa': ('faster-rcnn_r50_fpn_pisa_1x_coco.py', 'faster-rcnn_x101-32x4d_fpn_pisa_1x_coco.py'),
+}
+# Families built for one input size: the probe (square side) and the step (det, seg) run there instead.
+SIZES = {
+    'ssd': dict(probe=320, det=(320, 320)),  # SSD300's extra layers end in a 3x3 map at 300 px
+    'ddod': dict(det=(384, 512)),  # DDOD's deformable convs need P7 of at least 3 x 3
+    'beit': dict(probe=640, seg=(640, 640)),  # ViT position embeddings for the config's crop
+    'mae': dict(probe=512, seg=(512, 512)),
+    'mobilenet_v3': dict(seg=(512, 1024)),  # LR-ASPP's 49x49 average pool at 1/8
+}
 
 _SIZES = [
     (r'(?:^|[_-])r18(?:[_-]|$)', 18), (r'(?:^|[_-])r34(?:[_-]|$)', 34), (r'(?:^|[_-])r50', 50),
@@ -108,14 +124,20 @@ def first_line(e: BaseException) -> str:
     return text[0][:300] if text else type(e).__name__
 
 
-def check(student: str, teacher: str, method: str, limit: int, probes: dict) -> dict:
-    """Generate ``method``'s config for the pair and step it once; ``{ok, reason, kind, levels, seconds}``."""
+def check(student: str, teacher: str, method: str, limit: int, probes: dict, sizes: dict = None) -> dict:
+    """Generate ``method``'s config for the pair and step it once; ``{ok, reason, kind, levels, seconds}``.
+
+    ``sizes``: the family's entry of :data:`SIZES` (probe side, detection and segmentation step sizes).
+    """
+    sizes = sizes or {}
+    steps = dict(det_size=sizes.get('det', (96, 128)), seg_size=sizes.get('seg', (64, 128)))
     start = time.time()
     signal.alarm(limit)
     try:
         with tempfile.TemporaryDirectory() as work_dir:
             out = osp.join(work_dir, 'generated.py')
-            text, _, pairing = generate(student, teacher, method, None, out, probes=probes)
+            text, _, pairing = generate(student, teacher, method, None, out, probes=probes,
+                                        size=sizes.get('probe', PROBE_SIZE))
             with open(out, 'w') as f:
                 f.write(text)
             cfg = Config.fromfile(out)
@@ -123,9 +145,11 @@ def check(student: str, teacher: str, method: str, limit: int, probes: dict) -> 
                 cfg.optim_wrapper.type = 'OptimWrapper'
                 cfg.optim_wrapper.pop('loss_scale', None)
             try:
-                log_vars = smoke_train_step(cfg, work_dir)
+                log_vars = smoke_train_step(cfg, work_dir, **steps)
             except Exception:  # noqa: B902 a query-based detector's top-k needs more positions than 96 x 128 has
-                log_vars = smoke_train_step(cfg, work_dir, det_size=RETRY_DET_SIZE)
+                if 'det' in sizes:
+                    raise
+                log_vars = smoke_train_step(cfg, work_dir, det_size=RETRY_DET_SIZE, seg_size=steps['seg_size'])
         values = {k: float(v) for k, v in log_vars.items() if k.startswith('distill.')}
         bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v))]
         if not values or bad:
@@ -159,7 +183,7 @@ def run(selected, limit: int) -> list:
             if why:
                 rows.append(dict(row, left_out=why))
                 continue
-            student, teacher = choose_pair(folder, datasets)
+            student, teacher = PAIRS.get(name) or choose_pair(folder, datasets)
             if student is None:
                 rows.append(dict(row, left_out='no config in the folder'))
                 continue
@@ -167,7 +191,7 @@ def run(selected, limit: int) -> list:
             probes = {}
             for method in METHODS:
                 row[method] = check(f'{prefix}::{name}/{student}', f'{prefix}::{name}/{teacher}', method, limit,
-                                    probes)
+                                    probes, SIZES.get(name))
                 mark = '✓' if row[method]['ok'] else '✗ ' + row[method]['reason']
                 print(f'{package} {name} {method}: {mark} ({row[method]["seconds"]:.0f} s)', flush=True)
             rows.append(row)
@@ -201,13 +225,48 @@ def markdown(rows: list) -> str:
     return '\n'.join(lines) + '\n'
 
 
+HAND_WRITTEN = '## Why each'  # from this heading on, docs/coverage.md is kept as it is when it is rewritten
+
+
+def cells(line: str) -> list:
+    """The cells of a markdown table row, with ``\\|`` inside a cell kept as ``|``."""
+    parts = re.split(r'(?<!\\)\|', line.strip())[1:-1]
+    return [c.strip().replace('\\|', '|') for c in parts]
+
+
+def rows_from_markdown(text: str) -> list:
+    """The rows :func:`markdown` wrote (``seconds`` and ``levels`` are not in it), for ``--merge``."""
+    rows, package, left_out = [], None, False
+    for line in text.splitlines():
+        heading = re.match(r'## (mmdet|mmseg) ', line)
+        if heading or line.startswith('## '):
+            package, left_out = (heading.group(1) if heading else None), line.startswith('## Left out')
+            continue
+        if not line.startswith('| ') or line.startswith(('| family ', '| package ', '|---')):
+            continue
+        c = cells(line)
+        if left_out and len(c) == 3:
+            rows.append(dict(package=c[0], family=c[1], left_out=c[2]))
+        elif package and len(c) == 6:
+            student = c[1].strip('`')
+            row = dict(package=package, family=c[0], student=student,
+                       teacher=student if c[2] == 'same' else c[2].strip('`'))
+            kind, strides = (c[3].split(', strides ') + [''])[:2] if c[3] else ('', '')
+            for method, cell in zip(METHODS, c[4:]):
+                row[method] = (dict(ok=True, kind=kind, strides=json.loads(strides or '[]')) if cell == '✓' else
+                               dict(ok=False, reason=cell[2:]))
+            rows.append(row)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--families', help='comma-separated folder names (default: all)')
     parser.add_argument('--out', default=osp.join(REPO, 'docs', 'coverage.md'))
     parser.add_argument('--json', help='also write the rows as JSON here')
     parser.add_argument('--merge', action='store_true',
-                        help='replace the --families rows of the rows already in --json, keep the others')
+                        help='replace the --families rows of an earlier run (--json, else the rows of --out), '
+                             'keep the others')
     parser.add_argument('--limit', type=int, default=600, help='seconds per family and method')
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # the builds' INFO and WARNING lines; the results are printed
@@ -215,13 +274,18 @@ def main(argv=None):
     signal.signal(signal.SIGALRM, _alarm)
     selected = set(args.families.split(',')) if args.families else None
     rows = run(selected, args.limit)
-    if args.merge:  # re-measured families replace their rows of an earlier run's JSON
-        with open(args.json) as f:
-            earlier = json.load(f)
+    old = open(args.out).read() if osp.exists(args.out) else ''
+    if args.merge:  # re-measured families replace their rows of an earlier run
+        if args.json and osp.exists(args.json):
+            with open(args.json) as f:
+                earlier = json.load(f)
+        else:
+            earlier = rows_from_markdown(old.split(HAND_WRITTEN)[0])
         again = {(r['package'], r['family']): r for r in rows}
         rows = [again.pop((r['package'], r['family']), r) for r in earlier] + list(again.values())
     with open(args.out, 'w') as f:
-        f.write(markdown(rows))
+        hand = old[old.index(HAND_WRITTEN):] if HAND_WRITTEN in old else ''
+        f.write(markdown(rows) + ('\n' + hand if hand else ''))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(rows, f, indent=1)
