@@ -28,7 +28,7 @@ def test_every_config_folder_is_stepped():
     folders = {osp.relpath(osp.dirname(p), osp.join(REPO, 'configs')) for p in CONFIGS}
     assert folders == {'acam_kd', 'hard', 'mcmi', 'nkd', 'uskd', 'pskd', 'demo'}
     folders = {osp.relpath(osp.dirname(p), SUITES) for p in BENCHMARK_CONFIGS}
-    assert folders == {'tiny_coco', 'tiny_cityscapes', 'coco', 'cityscapes'}
+    assert folders == {'tiny_coco', 'tiny_coco_two_stage', 'tiny_cityscapes', 'coco', 'cityscapes'}
     assert not glob.glob(osp.join(SUITES, '*', '**', '*', '*.py'), recursive=True)  # nothing deeper unstepped
 
 
