@@ -30,10 +30,18 @@ from mmkd_plugin.tool_paths import path_arg
 from mmkd_plugin.tools_common import read_config
 
 
-def model_of(config: str) -> ConfigDict:
-    """The ``model`` of a config, with the config's ``default_scope`` as its ``_scope_``."""
+def model_of(config: str, role: str = 'student') -> ConfigDict:
+    """The ``model`` of a config, with the config's ``default_scope`` as its ``_scope_``.
+
+    Raises:
+        PairingError: the config is already a distillation config (its model has a student ``architecture``).
+    """
     cfg = read_config(config)
     model = cfg.model
+    if 'architecture' in model:
+        raise PairingError(f'{config} is a distillation config (its model is {model.get("type")} with a student '
+                           f'`architecture`), not a {role} config. Give the {role} model\'s own config (for a '
+                           'distillation config of this plugin: its `_base_`, or its `teacher_cfg` for the teacher).')
     if '_scope_' not in model and cfg.get('default_scope'):
         model['_scope_'] = cfg.default_scope
     return model
@@ -61,7 +69,7 @@ def generate(student_cfg: str, teacher_cfg: str, method: str, teacher_ckpt=None,
     probes = {} if probes is None else probes
     for cfg, role in ((student_cfg, 'student'), (teacher_cfg, 'teacher')):
         if (cfg, size) not in probes:
-            probes[cfg, size] = probe_model(model_of(cfg), role, size)
+            probes[cfg, size] = probe_model(model_of(cfg, role), role, size)
     student, teacher = probes[student_cfg, size], probes[teacher_cfg, size]
     pairing = pair_models(student, teacher, method, source)
     inherit_from = inheritable(student, teacher) if inherit and method != 'nkd' and student.task == 'detection' \

@@ -180,6 +180,17 @@ def test_logits_of_other_classes_are_refused():
         pair_models(student, teacher, 'acam_kd')
 
 
+
+def test_a_distillation_config_given_as_a_model_is_named_before_anything_is_built():
+    """The last generated (or a shipped) distillation config passed as the student: named, nothing loaded or
+    downloaded (its teacher_ckpt is a model-zoo URL)."""
+    cwd_demo = osp.join(DEMO, 'cwd_fpn_retinanet-r18_retinanet-r18-w16_synthetic-coco.py')
+    nkd = osp.join(REPO, 'configs', 'nkd', 'nkd_logits_retina-r101_retina-r50_2x_coco.py')
+    with pytest.raises(PairingError, match='is a distillation config .* not a student config.*_base_'):
+        distill.model_of(nkd, 'student')
+    with pytest.raises(PairingError, match='not a teacher config'):
+        distill.generate(RETINA_S, cwd_demo, 'cwd')
+
 def test_paths_are_written_relative_to_the_config(tmp_path):
     assert config_path_for('mmdet::a/b.py', str(tmp_path), base=True) == 'mmdet::a/b.py'
     out_dir = osp.join(REPO, 'work_dirs', 'x')
