@@ -17,6 +17,16 @@ import subprocess
 import sys
 
 
+def _triton_cuobjdump():
+    """The ``cuobjdump`` a pip CUDA torch brings with triton, for toolkits that lack one (or None)."""
+    try:
+        import triton
+    except ImportError:
+        return None
+    path = osp.join(osp.dirname(triton.__file__), 'backends', 'nvidia', 'bin', 'cuobjdump')
+    return path if osp.isfile(path) else None
+
+
 def main():
     import torch
     import torchvision
@@ -30,10 +40,12 @@ def main():
         failures.append('mmcv.ops was compiled without CUDA (get_compiling_cuda_version: not available)')
     ext = glob.glob(osp.join(osp.dirname(mmcv.__file__), '_ext*.so'))[0]
     report['mmcv_ext_mb'] = round(osp.getsize(ext) / 2 ** 20, 1)
-    cuobjdump = shutil.which('cuobjdump')
+    cuobjdump = shutil.which('cuobjdump') or _triton_cuobjdump()
     if cuobjdump:
         listing = subprocess.run([cuobjdump, '--list-elf', ext], capture_output=True, text=True).stdout
-        report['mmcv_sm'] = sorted({part for part in listing.replace('.', ' ').split() if part.startswith('sm_')})
+        cubins = [part for part in listing.replace('.', ' ').split() if part.startswith('sm_')]
+        report['mmcv_sm'] = sorted(set(cubins))
+        report['mmcv_cubins'] = len(cubins)
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
     keep = torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
     report['torchvision_nms'] = keep.tolist()
