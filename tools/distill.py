@@ -48,10 +48,13 @@ def model_of(config: str, role: str = 'student') -> ConfigDict:
 
 
 def inheritable(student, teacher) -> list:
-    """``['neck', 'bbox_head']`` when both have the same parameter shapes on both sides, else ``[]``."""
-    names = ('neck', 'bbox_head')
-    same = all(name in student.shapes and student.shapes[name] == teacher.shapes.get(name) for name in names)
-    return list(names) if same else []
+    """The neck and heads (``bbox_head``, or a two-stage detector's ``rpn_head`` and ``roi_head``) when each has
+    the same parameter shapes on both sides, else ``[]``."""
+    heads = [name for name in ('bbox_head', 'rpn_head', 'roi_head') if name in student.shapes]
+    names = ['neck'] + heads
+    same = heads and all(name in student.shapes and student.shapes[name] == teacher.shapes.get(name)
+                         for name in names)
+    return names if same else []
 
 
 def default_out(student_cfg: str, teacher_cfg: str, method: str) -> str:

@@ -104,8 +104,15 @@ def _acam_body(pairing: Pairing) -> List[str]:
             '    # Level weights halve from the finest level (raw FPN energy grows with stride).',
             f"    acam=dict(source='{s.module}'{teacher_source}, num_levels={n}, student_channels={s_ch}, "
             f'teacher_channels={t_ch},',
-            f'              num_masks=6, loss_weight=1.0, level_weights={_level_weights(n)}))',
+            f'              num_masks=6, loss_weight=1.0, level_weights={_level_weights(n)}'
+            + (',' if min(p.student.stride for p in pairing.pairs) <= 4 else '))'),
         ]
+        if min(p.student.stride for p in pairing.pairs) <= 4:  # an FPN from P2 (Faster/Mask R-CNN)
+            lines += ['              # keys/values average-pooled to at most 4,096 positions (P2 at 800x1333 has '
+                      '66,800):',
+                      '              # queries and masks keep full resolution; ours, not the paper\'s '
+                      '(configs/acam_kd/README.md).',
+                      '              kv_max_tokens=4096))']
         return lines
     losses, mappings = [], []
     for i, (pair, suffix) in enumerate(zip(pairing.pairs, _pair_names(pairing))):

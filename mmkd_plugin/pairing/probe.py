@@ -153,6 +153,7 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Pro
         levels = tuple(Level(i, max(1, round(size / t.shape[-2])), int(t.shape[1])) for i, t in maps)
         sources[kind] = Source(kind, module, levels, is_tuple)
     shapes = {name: tuple((key, tuple(value.shape)) for key, value in getattr(model, name).state_dict().items())
-              for name in ('neck', 'bbox_head') if isinstance(getattr(model, name, None), nn.Module)}
+              for name in ('neck', 'bbox_head', 'rpn_head', 'roi_head')
+              if isinstance(getattr(model, name, None), nn.Module)}
     return Probe(type(model).__name__, 'segmentation' if is_segmentor else 'detection', sources,
                  _head_type(model), _roi_logits(model), _num_classes(model), failure, shapes)

@@ -87,6 +87,18 @@ def test_the_generated_config_is_the_hand_written_one(tmp_path, method, hand_wri
 
 
 @pytest.mark.parametrize('method,hand_written', [
+    ('acam_kd', 'configs/acam_kd/acam-kd_fpn_faster-rcnn-r101_faster-rcnn-r50_2x_coco.py'),
+    ('nkd', 'configs/nkd/nkd_roi-logits_faster-rcnn-r101_faster-rcnn-r50_2x_coco.py'),
+])
+def test_the_generated_two_stage_config_is_the_hand_written_one(tmp_path, method, hand_written):
+    """Faster R-CNN R101 -> R50: the neck, RPN and RoI heads inherited (ACAM-KD), P2's keys/values pooled."""
+    reference = Config.fromfile(osp.join(REPO, hand_written))
+    out, _ = write(tmp_path, 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py',
+                   'mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py', method, reference.teacher_ckpt)
+    assert normalised(Config.fromfile(out).model) == normalised(reference.model)
+
+
+@pytest.mark.parametrize('method,hand_written', [
     ('acam_kd', 'configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py'),
     ('nkd', 'configs/nkd/nkd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py'),
 ])
