@@ -14,6 +14,7 @@ config's ``teacher_ckpt`` where that is a file here, and is then evaluated on th
 import warnings  # first: setuptools<82 (pinned for pkg_resources) warns on every OpenMMLab import
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 import argparse
+import logging
 import math
 import os.path as osp
 import sys
@@ -32,6 +33,19 @@ from mmkd_devtools.testing.preflight import smoke_preflight  # noqa: E402
 from mmkd_plugin.engine.preflight import PreflightError  # noqa: E402
 
 
+def teacher_note(cfg) -> str:
+    """What the step does with the config's ``teacher_ckpt`` when that is not a file here (None when it is, or
+    when the model has no teacher checkpoint): the check then runs a teacher of random weights."""
+    ckpt = cfg.model.get('teacher_ckpt') if 'model' in cfg else None
+    if not ckpt or osp.isfile(str(ckpt)):
+        return None
+    if '://' in str(ckpt):
+        return (f'teacher_ckpt {ckpt} is not downloaded by this check: the step runs a teacher of random weights '
+                '(tools/train.py loads it; give a local file with --cfg-options model.teacher_ckpt=PATH to use it).')
+    return (f'teacher_ckpt {ckpt} does not exist: this check runs a teacher of random weights, and tools/train.py '
+            'will stop on it. Fix: --cfg-options model.teacher_ckpt=PATH (or edit the config).')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description='One offline training step of a config')
     parser.add_argument('config', type=path_arg('config'))
@@ -40,6 +54,9 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = read_config(args.config, args.cfg_options)
+    note = teacher_note(cfg)
+    if note:
+        print_log(note, logger='current', level=logging.WARNING)
     with tempfile.TemporaryDirectory() as work_dir:
         log_vars = smoke_train_step(cfg, work_dir)
         if args.preflight:

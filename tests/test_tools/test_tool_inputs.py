@@ -381,3 +381,16 @@ def test_acam_masks_are_the_runs_own(tmp_path, synthetic_coco, monkeypatch, caps
         ours = cv2.imread(str(out_dir / f'{level}.png')).astype(int)
         hook, = glob.glob(str(tmp_path / 'run' / '*' / 'vis_data' / 'vis_image' / f'acam_masks_{level}_{step}.png'))
         assert np.abs(ours - cv2.imread(hook).astype(int)).max() <= 1, level
+
+
+def test_check_config_says_what_it_does_with_a_teacher_ckpt_it_cannot_load(tmp_path):
+    """A placeholder or missing teacher_ckpt, or a URL, is named (the step then runs a random teacher)."""
+    note = tool('check_config.py').teacher_note
+    cfg = read_config(ACAM_CFG)
+    cfg.model.teacher_ckpt = 'TEACHER_CHECKPOINT.pth'
+    assert re.search(r'TEACHER_CHECKPOINT.pth does not exist: .*random weights.*model.teacher_ckpt=PATH', note(cfg))
+    cfg.model.teacher_ckpt = 'https://download.openmmlab.com/x.pth'
+    assert 'is not downloaded by this check' in note(cfg)
+    (tmp_path / 't.pth').write_bytes(b'')
+    cfg.model.teacher_ckpt = str(tmp_path / 't.pth')
+    assert note(cfg) is None
