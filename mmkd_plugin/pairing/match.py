@@ -55,9 +55,9 @@ class Pairing(NamedTuple):
         return all(p.student.index == i and p.teacher.index == i for i, p in enumerate(self.pairs))
 
 
-def _record_by_hand(method: str) -> str:
+def _record_by_hand(method: str, lead: str = 'Name') -> str:
     return (
-        'Name the modules by hand in a config (README: "Writing a distillation config", the hand-written '
+        f'{lead} the modules by hand in a config (README: "Writing a distillation config", the hand-written '
         'route), e.g.:\n'
         "    distiller=dict(type='ConfigurableDistiller',\n"
         "        student_recorders=dict(feat=dict(type='ModuleOutputs', source='<student module>')),\n"
@@ -65,7 +65,7 @@ def _record_by_hand(method: str) -> str:
         + ("        distill_losses=dict(loss_acam=dict(type='ACAMKDLoss', student_channels=C_S, "
            "teacher_channels=C_T)),\n" if method == 'acam_kd' else
            "        distill_losses=dict(loss_cwd=dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)),\n")
-        + "        loss_forward_mappings=dict(loss_...=dict(\n"
+        + f"        loss_forward_mappings=dict({'loss_acam' if method == 'acam_kd' else 'loss_cwd'}=dict(\n"
         "            preds_S=dict(from_student=True, recorder='feat'),\n"
         "            preds_T=dict(from_student=False, recorder='feat'))))\n"
         'with two modules whose outputs are (N, C, H, W) maps of the same stride (or a resize, '
@@ -133,7 +133,7 @@ def _pair_features(student: Probe, teacher: Probe, method: str, source: Optional
             f'The student\'s and the teacher\'s {kind} outputs have no stride in common.\n'
             f'  student: {_describe(s)}\n  teacher: {_describe(t)}\n'
             + ('Try --source backbone (the backbones\' stages), or ' if kind == 'neck' else '')
-            + _record_by_hand(method))
+            + _record_by_hand(method, 'name' if kind == 'neck' else 'Name'))
     return Pairing(kind, s, t, pairs)
 
 
