@@ -102,10 +102,10 @@ def packed_batch_for(model, det_size: Tuple[int, int], seg_size: Tuple[int, int]
                                 ignore_fraction=0.0 if weighted else 0.1,
                                 with_edges=type(head).__name__ == 'PIDHead')
     det_kwargs.setdefault('with_masks', needs_masks(student))
-    if any('MultiInstance' in type(m).__name__ for m in student.modules()):  # CrowdDet pairs each RoI with
-        det_kwargs.setdefault('boxes_per_image', (2, 3))  # its two best boxes: an image needs two or more
-    det_kwargs.setdefault('with_sem_seg', any(part in type(m).__name__ for m in student.modules()
-                                              for part in ('Semantic', 'Panoptic')))
+    classes = {type(m).__name__ for m in student.modules()}
+    if any('MultiInstance' in name for name in classes):  # CrowdDet pairs each RoI with its two best
+        det_kwargs.setdefault('boxes_per_image', (2, 3))  # boxes: an image needs two or more
+    det_kwargs.setdefault('with_sem_seg', any(part in name for name in classes for part in ('Semantic', 'Panoptic')))
     return packed_det_batch(det_size, batch_size, seed=seed, **det_kwargs)
 
 

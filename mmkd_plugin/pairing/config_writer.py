@@ -98,6 +98,7 @@ def _acam_body(pairing: Pairing) -> List[str]:
     t_ch = _channels(p.teacher.channels for p in pairing.pairs)
     lines = ["    teacher_forward='feat',  # backbone + neck only"]
     if pairing.aligned and s.tuple_output and t.tuple_output:
+        from_p2 = min(p.student.stride for p in pairing.pairs) <= 4  # an FPN from P2 (Faster/Mask R-CNN)
         lines += [
             '    # The paper\'s loss weight alpha = 1; the loss\'s defaults otherwise (docs/methods/acam_kd.md,',
             '    # E1-E5).',
@@ -105,9 +106,9 @@ def _acam_body(pairing: Pairing) -> List[str]:
             f"    acam=dict(source='{s.module}'{teacher_source}, num_levels={n}, student_channels={s_ch}, "
             f'teacher_channels={t_ch},',
             f'              num_masks=6, loss_weight=1.0, level_weights={_level_weights(n)}'
-            + (',' if min(p.student.stride for p in pairing.pairs) <= 4 else '))'),
+            + (',' if from_p2 else '))'),
         ]
-        if min(p.student.stride for p in pairing.pairs) <= 4:  # an FPN from P2 (Faster/Mask R-CNN)
+        if from_p2:
             lines += ['              # keys/values average-pooled to at most 4,096 positions (P2 at 800x1333 has '
                       '66,800):',
                       '              # queries and masks keep full resolution; ours, not the paper\'s '
