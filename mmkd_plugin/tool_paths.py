@@ -5,6 +5,7 @@ one line naming the argument or key and the fix, before anything is built.
 import argparse
 import os
 import os.path as osp
+import re
 import zipfile
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -15,6 +16,26 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 PICKLE_PROTOCOL = 0x80  # the first byte of a pickle (torch's legacy, pre-zip checkpoint format)
 _NOUNS = dict(config='a config file', checkpoint='a checkpoint file', image='an image file')
 
+def installed_config(path: str) -> str:
+    """``pkg::folder/name.py`` as MMEngine can read it: unchanged, or the installed file where MMEngine cannot.
+
+    MMEngine 0.10.7 takes a ``pkg::`` path only when its folder is made of word characters
+    (``re.match(r'\\w*::\\w*/\\w*', path)`` in ``mmengine.config.utils._get_package_and_cfg_path``), so
+    ``mmdet::gn+ws/...`` and ``mmdet::legacy_1.x/...`` stop with a ValueError that asks for the form they already
+    have. Those become the file in the package's ``.mim/configs`` (an absolute path); any other path is returned
+    as it is.
+    """
+    if '::' not in path or re.match(r'\w*::\w*/\w*', path):
+        return path
+    from mmengine.utils import get_installed_path, is_installed
+    from mmengine.config.utils import MODULE2PACKAGE
+    package, _, rel = path.partition('::')
+    if package not in MODULE2PACKAGE or not is_installed(MODULE2PACKAGE[package]):
+        return path
+    local = osp.join(get_installed_path(MODULE2PACKAGE[package]), '.mim', 'configs', rel)
+    return local if osp.isfile(local) else path
+
+
 def path_problem(path: str, kind: str) -> Optional[str]:
     """What makes ``path`` unusable as a ``kind`` of path, with the fix; None when it is usable.
 
@@ -23,6 +44,8 @@ def path_problem(path: str, kind: str) -> Optional[str]:
     ``'image'``, ``'folder'`` (one to read), ``'out_file'`` (a file to write: not a folder, under folders
     that may be missing) and ``'out_dir'`` (a folder to write: not a file).
     """
+    if kind == 'config' and '::' in path and installed_config(path) != path:
+        return None
     if kind == 'config' and '::' in path:
         try:
             Config._get_cfg_path(path, '')

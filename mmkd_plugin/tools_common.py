@@ -14,7 +14,7 @@ from mmengine.hub import get_config
 from mmengine.runner import Runner
 
 from .compat import package_configs
-from .tool_paths import path_arg
+from .tool_paths import installed_config, path_arg
 
 # Top-level keys the Runner reads from the top level: setting them with --cfg-options works. (A
 # top-level `data_preprocessor` is a Runner argument too, but a model dict that has its own ignores it.)
@@ -42,6 +42,8 @@ def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     if path.startswith('mmkd_plugin::'):
         cfg = Config.fromfile(package_configs.config_path(path))
+    elif installed_config(path) != path:  # a pkg:: folder MMEngine cannot name (tool_paths.installed_config)
+        cfg = Config.fromfile(installed_config(path))
     else:
         cfg = get_config(path) if '::' in path else Config.fromfile(path)
     if cfg_options:

@@ -34,9 +34,16 @@ def model_of(config: str, role: str = 'student') -> ConfigDict:
     """The ``model`` of a config, with the config's ``default_scope`` as its ``_scope_``.
 
     Raises:
-        PairingError: the config is already a distillation config (its model has a student ``architecture``).
+        PairingError: the config is already a distillation config (its model has a student ``architecture``),
+            or it does not load here (an optional package its ``custom_imports`` names, a missing base).
     """
-    cfg = read_config(config)
+    try:
+        cfg = read_config(config)
+    except Exception as e:  # noqa: B902 (any config's error): name it and the config, not a traceback
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise PairingError(f'The {role} config {config} does not load here: {type(e).__name__}: {first}\nFix '
+                           'what it names (an optional package such as mmpretrain, a base config it reads), then '
+                           'run tools/distill.py again.') from e
     model = cfg.model
     if 'architecture' in model:
         raise PairingError(f'{config} is a distillation config (its model is {model.get("type")} with a student '
@@ -64,15 +71,16 @@ def default_out(student_cfg: str, teacher_cfg: str, method: str) -> str:
 
 
 def generate(student_cfg: str, teacher_cfg: str, method: str, teacher_ckpt=None, out=None, source=None,
-             inherit=True, size=PROBE_SIZE, probes=None):
+             inherit=True, size=PROBE_SIZE, probes=None, device='cpu'):
     """``(config text, output path, pairing)``; raises ``PairingError`` for a pair it cannot match.
 
-    ``probes``: a dict that keeps each config's probe for the next call (one build per config).
+    ``probes``: a dict that keeps each config's probe for the next call (one build per config); ``device``:
+    where the probe forwards run.
     """
     probes = {} if probes is None else probes
     for cfg, role in ((student_cfg, 'student'), (teacher_cfg, 'teacher')):
         if (cfg, size) not in probes:
-            probes[cfg, size] = probe_model(model_of(cfg, role), role, size)
+            probes[cfg, size] = probe_model(model_of(cfg, role), role, size, device)
     student, teacher = probes[student_cfg, size], probes[teacher_cfg, size]
     pairing = pair_models(student, teacher, method, source)
     inherit_from = inheritable(student, teacher) if inherit and method != 'nkd' and student.task == 'detection' \
@@ -97,13 +105,15 @@ def main(argv=None):
     parser.add_argument('--no-inherit', action='store_true',
                         help="do not start the student's neck and head from the teacher's where the shapes match")
     parser.add_argument('--probe-size', type=int, default=PROBE_SIZE, help='side of the probe image in pixels')
+    parser.add_argument('--probe-device', default='cpu',
+                        help="where the probe forwards run ('cuda' for models with ops that have no CPU kernel)")
     parser.add_argument('--force', action='store_true', help='overwrite --out if it exists')
     args = parser.parse_args(argv)
     if not args.teacher_ckpt:
         print('note: no --teacher-ckpt; the config gets a placeholder to fill in', file=sys.stderr)
     try:
         text, out, pairing = generate(args.student, args.teacher, args.method, args.teacher_ckpt, args.out,
-                                      args.source, not args.no_inherit, args.probe_size)
+                                      args.source, not args.no_inherit, args.probe_size, device=args.probe_device)
     except PairingError as e:
         print(f'tools/distill.py: cannot pair {args.student} with {args.teacher} for {args.method}:\n{e}',
               file=sys.stderr)

@@ -11,12 +11,15 @@ from torch.nn import ModuleList
 
 def packed_det_batch(image_size: Tuple[int, int] = (64, 96), batch_size: int = 2,
                      num_classes: int = 3, boxes_per_image: Sequence[int] = (2, 1),
-                     seed: int = 0, with_masks: bool = False, with_sem_seg: bool = False) -> Dict[str, List]:
+                     seed: int = 0, with_masks: bool = False, with_sem_seg: bool = False,
+                     with_proposals: bool = False) -> Dict[str, List]:
     """A detection batch (``inputs``, ``data_samples``) as ``PackDetInputs`` makes it.
 
     ``boxes_per_image`` may contain 0 to build an image without boxes; ``with_masks`` adds each box's
     filled rectangle as its instance mask (``BitmapMasks``), drawn after the boxes (same random stream);
-    ``with_sem_seg`` a semantic map with each box's label inside it, 255 elsewhere (HTC's semantic head).
+    ``with_sem_seg`` a semantic map with each box's label inside it, 255 elsewhere (HTC's semantic head);
+    ``with_proposals`` precomputed proposals (Fast R-CNN): each box shifted by up to 10 % of its size, and
+    16 random boxes, scores in [0, 1), drawn last.
     """
     from mmdet.datasets.transforms import PackDetInputs
     from mmdet.structures.bbox import HorizontalBoxes
@@ -49,6 +52,13 @@ def packed_det_batch(image_size: Tuple[int, int] = (64, 96), batch_size: int = 2
             for (x0, y0, x1, y1), label in zip(boxes.astype(int), results['gt_bboxes_labels']):
                 sem[y0:y1 + 1, x0:x1 + 1] = label
             results['gt_seg_map'] = sem
+        if with_proposals:
+            jitter = rng.uniform(-0.1, 0.1, size=boxes.shape) * np.tile(wh, 2)
+            xy = rng.uniform(0, [w * 0.7, h * 0.7], size=(16, 2))
+            extra = np.concatenate([xy, xy + rng.uniform([w * 0.1, h * 0.1], [w * 0.3, h * 0.3], (16, 2))], 1)
+            proposals = np.clip(np.concatenate([boxes + jitter, extra]), 0, [w, h, w, h]).astype(np.float32)
+            results['proposals'] = proposals
+            results['proposals_scores'] = rng.random(len(proposals)).astype(np.float32)
         samples.append(pack(results))
     return pseudo_collate(samples)
 
@@ -106,6 +116,8 @@ def packed_batch_for(model, det_size: Tuple[int, int], seg_size: Tuple[int, int]
     if any('MultiInstance' in name for name in classes):  # CrowdDet pairs each RoI with its two best
         det_kwargs.setdefault('boxes_per_image', (2, 3))  # boxes: an image needs two or more
     det_kwargs.setdefault('with_sem_seg', any(part in name for name in classes for part in ('Semantic', 'Panoptic')))
+    # a two-stage detector without an RPN (Fast R-CNN) reads precomputed proposals from its data samples
+    det_kwargs.setdefault('with_proposals', hasattr(student, 'roi_head') and not getattr(student, 'with_rpn', True))
     return packed_det_batch(det_size, batch_size, seed=seed, **det_kwargs)
 
 

@@ -27,10 +27,14 @@ SEG_TYPES = ('EncoderDecoder', 'CascadeEncoderDecoder')
 
 
 def clear_pretrained(cfg: ConfigDict) -> None:
-    """Remove every ``init_cfg=Pretrained`` / ``pretrained=...`` (they download), recursively."""
+    """Remove every ``init_cfg=Pretrained`` / ``pretrained=...`` (they download), recursively.
+
+    A typeless ``init_cfg`` with a ``checkpoint`` goes too: PVT's ``init_weights`` loads it whatever its type.
+    """
     if isinstance(cfg, dict):
         init_cfg = cfg.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        if isinstance(init_cfg, dict) and (init_cfg.get('type') == 'Pretrained'
+                                           or ('type' not in init_cfg and 'checkpoint' in init_cfg)):
             cfg['init_cfg'] = None
         if isinstance(cfg.get('pretrained'), str):
             cfg['pretrained'] = None
@@ -71,7 +75,8 @@ def _student_cfg(model_cfg: ConfigDict) -> ConfigDict:
     return model_cfg.architecture if 'architecture' in model_cfg else model_cfg
 
 
-def _student_type(model_cfg: ConfigDict) -> str:
+def student_type(model_cfg: ConfigDict) -> str:
+    """The student's model type (an algorithm's ``architecture``, read from its ``cfg_path`` where it has one)."""
     student = _student_cfg(model_cfg)
     if 'cfg_path' in student and 'type' not in student:
         student = resolve_model_cfg(student, 'student')
@@ -93,7 +98,7 @@ def offline_model_cfg(cfg: Config, work_dir: str, seg_size=(64, 128), real_teach
     elif fine_tunes_a_teacher(model_cfg):
         model_cfg.teacher_ckpt = write_random_teacher(model_cfg, osp.join(work_dir, 'teacher.pth'),
                                                       'architecture')
-    if _student_type(model_cfg) in SEG_TYPES:
+    if student_type(model_cfg) in SEG_TYPES:
         # mmseg pads every input to the config's crop size; keep the step tiny.
         target = _student_cfg(model_cfg)
         if target.get('data_preprocessor') is not None:

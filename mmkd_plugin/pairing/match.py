@@ -15,16 +15,12 @@ same levels, a two-stage detector's RoI classifier, or a decode head. Anything e
 from typing import NamedTuple, Optional, Tuple
 
 from ..models.distillers.dense_head_logit_distiller import HEAD_LOGITS
-from .probe import Level, Probe, Source
+from .probe import Level, PairingError, Probe, Source
 
 FEATURE_METHODS = ('acam_kd', 'cwd')
 LOGIT_METHODS = ('nkd',)
 METHODS = FEATURE_METHODS + LOGIT_METHODS
 SOURCE_KINDS = ('neck', 'backbone', 'logits')
-
-
-class PairingError(ValueError):
-    """The two models cannot be paired automatically; the message says what to write instead."""
 
 
 class Pair(NamedTuple):
@@ -55,19 +51,22 @@ class Pairing(NamedTuple):
         return all(p.student.index == i and p.teacher.index == i for i, p in enumerate(self.pairs))
 
 
-def _record_by_hand(method: str, lead: str = 'Name') -> str:
+def _record_by_hand(method: str, lead: str = 'Name', module: Optional[str] = None) -> str:
+    """The hand-written route's config lines; ``module``: the module to record on both sides, where known."""
+    student, teacher = (module, module) if module else ('<student module>', '<teacher module>')
+    idx = ', data_idx=0' if module in ('neck', 'backbone') else ''  # a tuple of levels: one loss per level
     return (
         f'{lead} the modules by hand in a config (README: "Writing a distillation config", the hand-written '
         'route), e.g.:\n'
         "    distiller=dict(type='ConfigurableDistiller',\n"
-        "        student_recorders=dict(feat=dict(type='ModuleOutputs', source='<student module>')),\n"
-        "        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='<teacher module>')),\n"
+        f"        student_recorders=dict(feat=dict(type='ModuleOutputs', source='{student}')),\n"
+        f"        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='{teacher}')),\n"
         + ("        distill_losses=dict(loss_acam=dict(type='ACAMKDLoss', student_channels=C_S, "
            "teacher_channels=C_T)),\n" if method == 'acam_kd' else
            "        distill_losses=dict(loss_cwd=dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)),\n")
         + f"        loss_forward_mappings=dict({'loss_acam' if method == 'acam_kd' else 'loss_cwd'}=dict(\n"
-        "            preds_S=dict(from_student=True, recorder='feat'),\n"
-        "            preds_T=dict(from_student=False, recorder='feat'))))\n"
+        f"            preds_S=dict(from_student=True, recorder='feat'{idx}),\n"
+        f"            preds_T=dict(from_student=False, recorder='feat'{idx}))))\n"
         'with two modules whose outputs are (N, C, H, W) maps of the same stride (or a resize, '
         "ResizedLoss(resize='teacher')).")
 
@@ -89,21 +88,41 @@ def _by_stride(student: Source, teacher: Source) -> Tuple[Pair, ...]:
                  if level.stride in teacher_levels)
 
 
-def _feature_source(student: Probe, teacher: Probe, source: Optional[str]) -> str:
+def _feature_source(student: Probe, teacher: Probe, method: str, source: Optional[str]) -> str:
     if source is not None:
         if source not in SOURCE_KINDS:
             raise PairingError(f'--source must be one of {SOURCE_KINDS}, got {source!r}.')
+        _refuse_unmeasured(source, method, student, teacher)
         for role, probe in (('student', student), ('teacher', teacher)):
             if source not in probe.sources:
                 raise PairingError(f'The {role} ({probe.model_type}) has no {source} output with (N, C, H, W) maps '
                                    f'(it has: {sorted(probe.sources) or "none"}).')
         return source
-    if student.task == 'segmentation' and 'logits' in student.sources and 'logits' in teacher.sources:
-        return 'logits'
-    for kind in ('neck', 'backbone'):
+    for kind in (('logits',) if student.task == 'segmentation' else ()) + ('neck', 'backbone'):
+        _refuse_unmeasured(kind, method, student, teacher)
         if kind in student.sources and kind in teacher.sources:
             return kind
     return ''
+
+
+_MODULES = dict(neck='neck', backbone='backbone', logits='decode_head.conv_seg')  # the usual names of each kind
+
+
+def _refuse_unmeasured(kind: str, method: str, *probes: Probe) -> None:
+    """A ``PairingError`` when a model has ``kind`` but its probe forward stopped before it gave an output
+    (an op with no kernel on the probe's device, an input the model cannot take): pairing what did run, e.g. the
+    backbone in place of the neck, would not be the default the user expects."""
+    for role, probe in zip(('student', 'teacher'), probes):
+        if kind in probe.unmeasured:
+            raise PairingError(
+                f'The {role}\'s ({probe.model_type}) probe forward stopped before its {kind} gave an output: '
+                f'{probe.failure}\nIf that is an op with no CPU kernel (mmcv\'s CARAFE, deformable RoI pooling), '
+                'run tools/distill.py with --probe-device cuda on a machine with a GPU; if the probe image is too '
+                'small for the model (a pooling or a position embedding of a fixed size), give a --probe-size it '
+                'takes (its training crop); '
+                + ('or pass --source backbone to distil the backbones\' stages, which ran; '
+                   if kind != 'backbone' and all('backbone' in p.sources for p in probes) else '')
+                + 'or ' + _record_by_hand(method, 'name', _MODULES.get(kind)))
 
 
 def _pair_logits(student: Probe, teacher: Probe) -> Pairing:
@@ -118,7 +137,7 @@ def _pair_logits(student: Probe, teacher: Probe) -> Pairing:
 
 
 def _pair_features(student: Probe, teacher: Probe, method: str, source: Optional[str]) -> Pairing:
-    kind = _feature_source(student, teacher, source)
+    kind = _feature_source(student, teacher, method, source)
     if not kind:
         raise PairingError(
             f'No source both models have: the student ({student.model_type}) offers {sorted(student.sources)}, '
@@ -139,6 +158,7 @@ def _pair_features(student: Probe, teacher: Probe, method: str, source: Optional
 
 def _pair_head_logits(student: Probe, teacher: Probe) -> Pairing:
     if student.task == 'segmentation':
+        _refuse_unmeasured('logits', 'nkd', student, teacher)
         if 'logits' not in student.sources or 'logits' not in teacher.sources:
             raise PairingError('NKD on segmentation needs both models\' decode-head logits (decode_head.conv_seg); '
                                f'the student has {sorted(student.sources)}, the teacher {sorted(teacher.sources)}.')
@@ -162,6 +182,7 @@ def _pair_head_logits(student: Probe, teacher: Probe) -> Pairing:
         raise PairingError(f'NKD on a dense head needs the same head on both sides (the rows are the same anchors '
                            f'or points): the student has {head}, the teacher {teacher.head_type}. Use '
                            '--method acam_kd or cwd (features), or a teacher of the student\'s family.')
+    _refuse_unmeasured('neck', 'nkd', student, teacher)
     s, t = student.sources.get('neck'), teacher.sources.get('neck')
     if s is None or t is None or [lv.stride for lv in s.levels] != [lv.stride for lv in t.levels]:
         raise PairingError(f'NKD on {head} needs the same feature levels on both sides; the student has '

@@ -24,6 +24,10 @@ from ..models.utils.model_config import build_model
 PROBE_SIZE = 256
 
 
+class PairingError(ValueError):
+    """The two models cannot be paired automatically; the message says what to write instead."""
+
+
 class Level(NamedTuple):
     """One map of a source: its position in the source's output, stride (input px per feature px), width."""
     index: int
@@ -54,6 +58,8 @@ class Probe(NamedTuple):
     failure: Optional[str] = None  # the probe forward's error, if it stopped (sources before it are kept)
     # (parameter name, shape) of the neck and the dense head: equal on both sides -> weights can be inherited
     shapes: Dict[str, Tuple[Tuple[str, Tuple[int, ...]], ...]] = {}
+    # kinds the model has (a neck, a decode head) that gave no output because the forward stopped before them
+    unmeasured: Tuple[str, ...] = ()
 
 
 def _maps(output) -> Tuple[List[Tuple[int, torch.Tensor]], bool]:
@@ -103,7 +109,7 @@ def _roi_logits(model: nn.Module) -> Optional[str]:
     return None
 
 
-def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Probe:
+def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE, device: str = 'cpu') -> Probe:
     """Build ``model_cfg`` and measure its sources (module docstring).
 
     Args:
@@ -111,15 +117,25 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Pro
             ``dict(cfg_path=...)``, as ``TeacherDistill`` takes it.
         role: 'student' or 'teacher', for messages.
         size: the probe image's side in pixels.
+        device: where the probe forward runs (``'cuda'`` for a model with ops that have no CPU kernel, such
+            as mmcv's CARAFE or deformable RoI pooling).
 
     Raises:
-        ValueError: the model has neither ``extract_feat`` (mmdet/mmseg models) nor a backbone.
+        PairingError: the model does not build (the message names the error and the config), or it has
+            neither ``extract_feat`` (mmdet/mmseg models) nor a backbone.
     """
-    model = build_model(model_cfg, role)
+    try:
+        model = build_model(model_cfg, role).to(device)
+    except Exception as e:  # noqa: B902 (any model's build error): name it and the config, not a traceback
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise PairingError(
+            f'The {role} does not build here: {type(e).__name__}: {first}\nFix what it names (an optional '
+            'package such as mmpretrain, transformers or fairscale; a file or weights its config reads), then '
+            'try again.') from e
     model.eval()
     is_segmentor = hasattr(model, 'decode_head')
     if not hasattr(model, 'extract_feat') or not hasattr(model, 'backbone'):
-        raise ValueError(f'The {role} ({type(model).__name__}) is not an mmdet detector or mmseg segmentor with a '
+        raise PairingError(f'The {role} ({type(model).__name__}) is not an mmdet detector or mmseg segmentor with a '
                          '`backbone` and `extract_feat`; tools/distill.py cannot read its features.')
     names = {'backbone': 'backbone'}
     if getattr(model, 'neck', None) is not None:
@@ -131,7 +147,7 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Pro
     outputs = {}
     handles = [modules[module].register_forward_hook(
         lambda _m, _i, out, kind=kind: outputs.setdefault(kind, out)) for kind, module in names.items()]
-    image = torch.zeros(1, 3, size, size)
+    image = torch.zeros(1, 3, size, size, device=device)
     scope = getattr(model_cfg, 'get', lambda *_: None)('_scope_')
     failure = None
     try:
@@ -141,7 +157,7 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Pro
             else:
                 model.extract_feat(image)
     except Exception as e:  # noqa: B902 (any model's error): keep what ran before it, say what stopped
-        failure = f'{type(e).__name__}: {e}'
+        failure = f'{type(e).__name__}: {e}'.strip()
     finally:
         for handle in handles:
             handle.remove()
@@ -155,5 +171,6 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE) -> Pro
     shapes = {name: tuple((key, tuple(value.shape)) for key, value in getattr(model, name).state_dict().items())
               for name in ('neck', 'bbox_head', 'rpn_head', 'roi_head')
               if isinstance(getattr(model, name, None), nn.Module)}
+    unmeasured = tuple(kind for kind in names if kind not in sources) if failure else ()
     return Probe(type(model).__name__, 'segmentation' if is_segmentor else 'detection', sources,
-                 _head_type(model), _roi_logits(model), _num_classes(model), failure, shapes)
+                 _head_type(model), _roi_logits(model), _num_classes(model), failure, shapes, unmeasured)
