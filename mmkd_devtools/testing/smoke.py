@@ -133,13 +133,14 @@ def smoke_model(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 12
     return model, batch
 
 
-def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 128)) -> Dict:
+def smoke_train_step(cfg: Config, work_dir: str, det_size=(96, 128), seg_size=(64, 128), built=None) -> Dict:
     """Build ``cfg.model`` offline, run one ``train_step`` on a packed batch, return the log vars.
 
     96x128 is about the smallest detection input at which DCN backbones run on CPU (mmcv refuses a
-    stride-32 map smaller than the 3x3 kernel).
+    stride-32 map smaller than the 3x3 kernel). ``built``: ``smoke_model``'s ``(model, batch)``, to step a
+    model the caller has already built (and hooked).
     """
-    model, batch = smoke_model(cfg, work_dir, det_size, seg_size)
+    model, batch = built or smoke_model(cfg, work_dir, det_size, seg_size)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmengine')):
         optim_wrapper = build_optim_wrapper(model, for_distillation(model, copy.deepcopy(cfg.optim_wrapper)))
         model.train()
