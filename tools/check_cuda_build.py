@@ -27,6 +27,33 @@ def _triton_cuobjdump():
     return path if osp.isfile(path) else None
 
 
+def _gpu_arch(report: dict, boxes) -> list:
+    """The GPU's architecture against the ones mmcv's ``_ext`` was compiled for, and one mmcv op launched on it.
+
+    A wheel built for other architectures (and no PTX) imports, then stops at the first op with "no kernel
+    image is available"; the failure names the ``TORCH_CUDA_ARCH_LIST`` to rebuild with.
+    """
+    import torch
+    from mmcv.ops import nms
+    major, minor = torch.cuda.get_device_capability()
+    report['gpu'] = torch.cuda.get_device_name()
+    report['gpu_sm'] = f'sm_{major}{minor}'
+    fix = (f'rebuild mmcv for it: TORCH_CUDA_ARCH_LIST="{major}.{minor}" make install-cuda '
+           '(docs/install.md), or install a wheel built for this GPU')
+    failures = []
+    if report.get('mmcv_sm') and report['gpu_sm'] not in report['mmcv_sm']:
+        failures.append(f"this GPU is {report['gpu_sm']} ({report['gpu']}); mmcv's _ext holds code for "
+                        f"{', '.join(report['mmcv_sm'])} only: {fix}")
+    try:
+        keep, _ = nms(boxes.to('cuda'), torch.tensor([0.9, 0.8, 0.7], device='cuda'), 0.5)
+        report['mmcv_nms_cuda'] = keep.cpu().tolist()
+        if report['mmcv_nms_cuda'] != [0, 2]:
+            failures.append(f"mmcv.ops.nms on {report['gpu_sm']} gave {report['mmcv_nms_cuda']}, expected [0, 2]")
+    except RuntimeError as e:
+        failures.append(f"mmcv.ops.nms does not run on {report['gpu_sm']}: {str(e).splitlines()[0]}; {fix}")
+    return failures
+
+
 def main():
     import torch
     import torchvision
@@ -47,6 +74,8 @@ def main():
         report['mmcv_sm'] = sorted(set(cubins))
         report['mmcv_cubins'] = len(cubins)
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
+    if torch.cuda.is_available():
+        failures += _gpu_arch(report, boxes)
     keep = torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
     report['torchvision_nms'] = keep.tolist()
     if keep.tolist() != [0, 2]:

@@ -599,6 +599,7 @@ def test_attention_widths_fit_the_fused_kernels(qk, v, device, expected):
     assert attention_widths(qk, v, device) == expected
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.parametrize('channels', [19, 256])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float16])

@@ -23,9 +23,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, MODELS
 
 from mmkd_plugin.engine.config_hooks import hook_cfgs, hook_type
+from mmkd_plugin.engine.hooks.mcmi_centroid_hook import collect_mcmi_statistics
 from mmkd_plugin.engine.optimizers import for_distillation
 from mmkd_devtools.testing import offline_model_cfg, packed_batch_for
-from mmkd_plugin.tools_common import read_config
+from mmkd_plugin.models.losses.mcmi import MCMILoss
+from mmkd_plugin.models.utils import resolve_model_cfg
+from mmkd_plugin.tools_common import configure_amp, read_config
 
 def is_plugin_algorithm(type_name: str) -> bool:
     """Whether ``type_name`` is one of mmkd_plugin's algorithms (TeacherDistill, its subclasses, ...)."""
@@ -85,9 +88,15 @@ def _build(cfg: Config, work_dir: str, size: Tuple[int, int], device: str):
             from mmkd_devtools.testing import clear_pretrained
             model_cfg = copy.deepcopy(cfg.model)
             model_cfg.teacher_ckpt = None
-            clear_pretrained(model_cfg)
             for part in ('architecture', 'teacher'):
                 model_cfg[part].pretrained = False
+                # the model its cfg_path names, read here: mmseg pads to its data preprocessor's size, which
+                # must be the benchmark's, not the config's crop (else a 128x256 run steps at 512x1024)
+                model_cfg[part] = resolve_model_cfg(model_cfg[part], part)
+                preprocessor = model_cfg[part].get('data_preprocessor')
+                if preprocessor is not None and preprocessor.get('size') is not None:
+                    preprocessor.size = size
+            clear_pretrained(model_cfg)
             model = RAZOR_MODELS.build(model_cfg)
         else:
             model = MODELS.build(offline_model_cfg(cfg, work_dir, seg_size=size))
@@ -102,10 +111,17 @@ def _pskd_hook(cfg: Config):
     return hooks[0] if hooks else None
 
 
-def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: int, device: str) -> Case:
+def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: int, device: str,
+               amp: bool = False) -> Case:
+    """The steps of ``config`` at ``size`` (H, W). ``amp``: the optimiser wrappers ``tools/train.py --amp``
+    builds (``configure_amp``: fp16 ``AmpOptimWrapper`` on a GPU, bf16 autocast on CPU)."""
     cfg = read_config(config)
+    if amp:
+        configure_amp(cfg)
     model = _build(cfg, work_dir, size, device)
     batch = packed_batch_for(model, size, size, batch_size, boxes_per_image=(3, 2))
+    if any(isinstance(m, MCMILoss) for m in model.modules()):  # MCMICentroidHook's pass, on this batch
+        collect_mcmi_statistics(model, [batch])
 
     def train_step(module, optim):
         return lambda: module.train_step(copy.deepcopy(batch), optim)
@@ -122,7 +138,7 @@ def build_case(config: str, work_dir: str, size: Tuple[int, int], batch_size: in
         def step(alpha: float) -> Callable[[], object]:
             def run():
                 hook.alpha = alpha
-                model.train_step(copy.deepcopy(batch), optim)
+                return model.train_step(copy.deepcopy(batch), optim)
             return run
 
         def snapshot_forward():  # preprocessing, which hands the batch to the hook's provider: the snapshot forward
