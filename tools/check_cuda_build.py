@@ -45,7 +45,7 @@ def _gpu_arch(report: dict, boxes) -> list:
         failures.append(f"this GPU is {report['gpu_sm']} ({report['gpu']}); mmcv's _ext holds code for "
                         f"{', '.join(report['mmcv_sm'])} only: {fix}")
     try:
-        keep, _ = nms(boxes.to('cuda'), torch.tensor([0.9, 0.8, 0.7], device='cuda'), 0.5)
+        _, keep = nms(boxes.to('cuda'), torch.tensor([0.9, 0.8, 0.7], device='cuda'), 0.5)
         report['mmcv_nms_cuda'] = keep.cpu().tolist()
         if report['mmcv_nms_cuda'] != [0, 2]:
             failures.append(f"mmcv.ops.nms on {report['gpu_sm']} gave {report['mmcv_nms_cuda']}, expected [0, 2]")

@@ -13,13 +13,16 @@ built (offline). Stages, in this order, each in its own processes, each cut at w
    and torchvision, the losses' CUDA paths, the ACAM-KD kernel test);
 3. ACAM-KD's attention memory per level (``acam_kd_memory.py --fused-only``): the five FPN levels of
    800x1333 (C = 256) and Cityscapes' 19 logits at 512x1024 / 8, both STCA-FF kernels, fp32 and fp16;
-4. one training step of each method's full-scale configs at full resolution, fp32 and ``--amp``
-   (``full_scale_steps.py``; ``--all-configs``: every config, not one detection and one segmentation each);
-5. DDP with 2 processes on the one GPU: an NCCL all-reduce probe, then ``tools/train.py`` on the ACAM-KD
+4. one training step of each method's full-scale configs at full resolution, fp32, and ``--amp`` for one per
+   method and a two-stage one (``full_scale_steps.py``; ``--all-configs``: every config);
+5. the cost benchmark (``distill_overhead.py``, fp32): ACAM-KD, MMRazor's CWD, NKD and PS-KD at 800x1333, and
+   their segmentation configs at 512x1024, the ratio to the student step plus the teacher forward;
+6. DDP with 2 processes on the one GPU: an NCCL all-reduce probe, then ``tools/train.py`` on the ACAM-KD
    demo config for 2 epochs, on NCCL where the probe passed, else on gloo with CUDA tensors (NCCL refuses
-   two ranks on one device), and on NCCL with 1 process (``one_gpu_ddp.py``);
-6. the cost benchmark (``distill_overhead.py``): ACAM-KD, MMRazor's CWD, NKD and PS-KD at 800x1333, and
-   their segmentation configs at 512x1024, the ratio to the student step plus the teacher forward.
+   two ranks on one device), and on NCCL with 1 process (``one_gpu_ddp.py``).
+
+A command cut at its stage's limit is stopped with everything it started (torchrun's workers included); the
+report is rewritten after each stage. The default ``--budget`` on a GPU is 400 s, the sum of the stages' caps.
 
 ``--cpu``: the dry run on a machine without a GPU (about 3.5 minutes on 2 cores; tests/test_tools/test_gpu_check.py
 runs it). The same stages at small sizes (detection 256x416, segmentation 128x256, P3 of the 256x416 image and
@@ -38,6 +41,7 @@ import os.path as osp
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -57,6 +61,8 @@ COST_SEG = ['configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_8
             'configs/nkd/nkd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
             'configs/pskd/pskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py']
 MIN_STAGE_S = 15
+MIN_DDP_RUN_S = 40  # a tools/train.py run under torchrun: data, model, 2 epochs, the export
+CUDA_TESTS = ['tests/test_cuda', 'tests/test_models/test_acam_kd.py']  # where the tests marked cuda are
 NEEDS_CUDA = 'skipped: needs CUDA'  # a stage or check the dry run cannot make (not a failure)
 
 
@@ -86,22 +92,35 @@ class Check:
         self.log.write(f"\n$ {' '.join(cmd)}   (cwd {cwd}, timeout {timeout:.0f} s)\n")
         self.log.flush()
         wall = time.time()
+        # its own session, so that a command cut at its time limit goes with all it started
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env or self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
         try:
-            proc = subprocess.run(cmd, cwd=cwd, env=env or self.env, capture_output=True, text=True,
-                                  timeout=timeout)
-            rc, out = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as e:
+            stdout, stderr = proc.communicate(timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
             rc = 'timeout'
-            out = ''.join(x.decode() if isinstance(x, bytes) else (x or '') for x in (e.stdout, e.stderr))
+            stdout, stderr = _stop(proc)
+        out = (stdout or '') + (stderr or '')
         self.log.write(out + f'\n[rc {rc}, {time.time() - wall:.1f} s]\n')
         self.log.flush()
         return dict(rc=rc, out=out, wall_s=round(time.time() - wall, 1))
+
+    def write_report(self) -> None:
+        """``gpu_check.json`` and ``gpu_check.md`` as they stand (after each stage: a run cut short keeps them)."""
+        report = dict(dry_run=self.args.cpu, budget_s=self.args.budget, wall_s=round(time.time() - self.start, 1),
+                      stages=self.stages)
+        with open(osp.join(self.out, 'gpu_check.json'), 'w') as f:
+            json.dump(report, f, indent=1, default=str)
+        with open(osp.join(self.out, 'gpu_check.md'), 'w') as f:
+            f.write(markdown(self))
 
     def stage(self, name: str, cap: float, fn) -> None:
         """Run one stage unless too little time is left; record its status, wall time and results."""
         row = dict(stage=name)
         if self.left() < MIN_STAGE_S:
-            row.update(status='skipped', summary=f'budget spent ({self.args.budget} s)')
+            row.update(status='skipped', summary=f'budget spent: {max(0.0, self.left()):.0f} s of the '
+                       f'{self.args.budget:.0f} s left, under the {MIN_STAGE_S} s a stage needs')
         else:
             wall = time.time()
             try:
@@ -111,6 +130,21 @@ class Check:
             row['wall_s'] = round(time.time() - wall, 1)
         print(f"[{time.time() - self.start:6.1f} s] {name}: {row['status']} — {row.get('summary', '')}", flush=True)
         self.stages.append(row)
+        self.write_report()
+
+
+def _stop(proc: subprocess.Popen) -> tuple:
+    """End a command cut at its time limit: SIGTERM first (torchrun then stops the workers it started in
+    sessions of their own), then SIGKILL to its whole session; what it printed."""
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return proc.communicate()
 
 
 def json_lines(text: str) -> list:
@@ -191,7 +225,7 @@ def environment(check: Check, cap: float) -> dict:
 
 def cuda_tests(check: Check, cap: float) -> dict:
     xml = osp.join(tempfile.mkdtemp(), 'cuda_tests.xml')
-    r = check.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-m', 'cuda', '-rfEs', f'--junitxml={xml}',
+    r = check.run([sys.executable, '-m', 'pytest', *CUDA_TESTS, '-q', '-m', 'cuda', '-rfEs', f'--junitxml={xml}',
                    '-p', 'no:cacheprovider'], cap)
     counts, failures = dict(tests=0, failures=0, errors=0, skipped=0), []
     if osp.isfile(xml):
@@ -238,7 +272,8 @@ def attention_memory(check: Check, cap: float) -> dict:
 def full_scale_steps(check: Check, cap: float) -> dict:
     # bf16 convolutions on CPU take minutes a step (a dilated ResNet 5 min): the dry run's amp step is the first
     # config's only, enough to show the amp wrapper is built and steps
-    sizes = ['--det-size', '256', '416', '--seg-size', '128', '256', '--amp-configs', '1'] if check.args.cpu else []
+    sizes = ['--det-size', '256', '416', '--seg-size', '128', '256', '--amp-configs', '1'] if check.args.cpu else \
+        ['--amp-configs', '7']  # fp32 for every config, --amp for one per method and the two-stage one
     json_out = osp.join(tempfile.mkdtemp(), 'steps.json')
     cmd = [sys.executable, osp.join(BENCH, 'full_scale_steps.py'), '--device', check.device, '--json', json_out,
            *sizes] + (['--all'] if check.args.all_configs else [])
@@ -296,8 +331,8 @@ def ddp(check: Check, cap: float) -> dict:
     if not check.args.cpu and not probe.get('ok'):
         plans.append((1, 'nccl'))
     for nproc, backend in plans:
-        left = cap - (time.time() - from_start)
-        if left < MIN_STAGE_S:
+        left = min(cap - (time.time() - from_start), check.left())
+        if left < MIN_DDP_RUN_S:
             runs.append(dict(nproc=nproc, backend=backend, status='skipped (time)'))
             continue
         work = osp.join(ws, 'work_dirs', f'ddp_{nproc}_{backend}')
@@ -352,7 +387,7 @@ def cost(check: Check, cap: float) -> dict:
     for res in results.values():
         for row in res.get('rows', []):
             if 'ratio' in row:
-                parts.append(f"{row['name'][:40]} {row['ratio']['median']:.2f}")
+                parts.append(f"{row['name']} {row['ratio']['median']:.2f}")
     return dict(status='failed' if failed else 'ok', summary='; '.join(parts) or 'no ratio', results=results)
 
 
@@ -367,7 +402,7 @@ def markdown(check: Check) -> str:
              f"mmcv {env.get('mmcv')}, mmdet {env.get('mmdet')}, mmseg {env.get('mmseg')}, "
              f"mmrazor {env.get('mmrazor')}, mmengine {env.get('mmengine')}, numpy {env.get('numpy')}. "
              + (f"Wheel install {env.get('install_s')} s; " if env.get('install_s') is not None else
-                'No wheel install (run directly, not by tools/gpu_check.sh); ')
+                'No wheel install; ')
              + f"the check {time.time() - check.start:.0f} s "
              f"(budget {check.args.budget} s). `{' '.join(['python tools/gpu_check.py', *sys.argv[1:]])}`", '',
              '| stage | status | wall s | summary |', '|---|---|---|---|']
@@ -383,7 +418,7 @@ def markdown(check: Check) -> str:
                                        if check.args.cpu else []) \
             + ['| C x H x W | case | precision | peak MB above inputs | time s |', '|---|---|---|---|---|']
         for r in mem:
-            value = r.get('error') or f"{r['peak_mb']} | {r['time_s']}"
+            value = f"failed: {r['error']} | " if 'error' in r else f"{r['peak_mb']} | {r['time_s']}"
             lines.append(f"| {r['channels']} x {r['height']} x {r['width']} | {r['case']} | "
                          f"{'amp' if r.get('amp') else 'fp32'} | {value} |")
     steps = by.get('full-scale steps', {}).get('rows')
@@ -396,10 +431,12 @@ def markdown(check: Check) -> str:
                 lines.append(f"| {osp.basename(r['config'])} | {r['precision']} | | failed: {r['error']} | | | |")
                 continue
             lines.append(f"| {osp.basename(r['config'])} | {r['precision']} | {r['size'][0]} x {r['size'][1]} | "
-                         f"{r['wall_s']} | {r['peak_mb']} | {r['finite']} | {r['losses'].get('loss')} |")
+                         f"{r['wall_s']} | {'n/a (CPU)' if r['peak_mb'] is None else r['peak_mb']} | {r['finite']} | "
+                         f"{r['losses'].get('loss')} |")
     dist = by.get('DDP on one GPU', {})
     if dist.get('runs') is not None:
-        lines += ['', '## DDP, 2 processes on one GPU', '', f"NCCL probe: `{json.dumps(dist.get('probe'))}`", '',
+        lines += ['', '## DDP on one GPU (2 processes; 1 process on NCCL where 2 cannot share it)', '',
+                  f"NCCL probe: `{json.dumps(dist.get('probe'))}`", '',
                   '| processes | backend | status | wall s | val bbox mAP | student checkpoint |',
                   '|---|---|---|---|---|---|']
         for r in dist['runs']:
@@ -411,16 +448,40 @@ def markdown(check: Check) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number of seconds above 0 (e.g. --budget 400)')
+    return value
+
+
+def _out_problem(path: str):
+    """Why ``path`` cannot be the report folder, with the fix; None when it can (it is made here)."""
+    if osp.exists(path) and not osp.isdir(path):
+        return f'--out {path} is a file, not a folder: give a folder for the report (made if missing)'
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        return f'--out {path}: the folder cannot be made here ({e.strerror}); give a folder you can write'
+    if not os.access(path, os.W_OK):
+        return f'--out {path} is not writable; give a folder you can write'
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--cpu', action='store_true', help='dry run without a GPU (small sizes)')
-    parser.add_argument('--out', default='work_dirs/gpu_check', help='report folder')
-    parser.add_argument('--budget', type=float, default=None,
-                        help='seconds for all stages (default 440 on a GPU, 3600 with --cpu)')
+    parser.add_argument('--out', default=os.environ.get('OUT') or 'work_dirs/gpu_check',
+                        help='report folder (default: $OUT where set, else work_dirs/gpu_check)')
+    parser.add_argument('--budget', type=_seconds, default=None,
+                        help='seconds for all stages (default 400 on a GPU, 3600 with --cpu)')
     parser.add_argument('--all-configs', action='store_true', help='step every full-scale config')
     parser.add_argument('--install-s', type=float, default=None, help="the wheel install's seconds (for the report)")
     args = parser.parse_args()
-    args.budget = args.budget or (3600 if args.cpu else 440)
+    args.budget = args.budget if args.budget is not None else (3600 if args.cpu else 400)
     if not args.cpu:
         import torch
         if not torch.cuda.is_available():
@@ -429,22 +490,19 @@ def main() -> None:
                   '(docs/install.md), or pass --cpu for the dry run of every stage at small sizes.',
                   file=sys.stderr)
             sys.exit(2)
+    problem = _out_problem(args.out)
+    if problem:
+        parser.error(problem)
     check = Check(args)
-    check.stage('environment', 120, lambda cap: environment(check, cap))
-    check.stage('CUDA-only tests', 100, lambda cap: cuda_tests(check, cap))
-    check.stage('ACAM-KD attention memory', 60 if not args.cpu else 300, lambda cap: attention_memory(check, cap))
-    check.stage('full-scale steps', 150 if not args.cpu else 1200, lambda cap: full_scale_steps(check, cap))
-    check.stage('DDP on one GPU', 100 if not args.cpu else 600, lambda cap: ddp(check, cap))
-    check.stage('cost benchmark', 160 if not args.cpu else 1200, lambda cap: cost(check, cap))
-    report = dict(dry_run=args.cpu, budget_s=args.budget, wall_s=round(time.time() - check.start, 1),
-                  stages=check.stages)
-    with open(osp.join(check.out, 'gpu_check.json'), 'w') as f:
-        json.dump(report, f, indent=1, default=str)
-    text = markdown(check)
-    with open(osp.join(check.out, 'gpu_check.md'), 'w') as f:
-        f.write(text)
+    # each stage's cap on a GPU (they add up to the default budget, 400 s); the dry run's are generous
+    check.stage('environment', 40 if not args.cpu else 120, lambda cap: environment(check, cap))
+    check.stage('CUDA-only tests', 60 if not args.cpu else 120, lambda cap: cuda_tests(check, cap))
+    check.stage('ACAM-KD attention memory', 40 if not args.cpu else 300, lambda cap: attention_memory(check, cap))
+    check.stage('full-scale steps', 110 if not args.cpu else 1200, lambda cap: full_scale_steps(check, cap))
+    check.stage('cost benchmark', 90 if not args.cpu else 1200, lambda cap: cost(check, cap))
+    check.stage('DDP on one GPU', 60 if not args.cpu else 600, lambda cap: ddp(check, cap))
     check.log.close()
-    print(text)
+    print(markdown(check))
     sys.exit(0 if all(s['status'] in ('ok', NEEDS_CUDA) for s in check.stages) else 1)
 
 

@@ -8,15 +8,13 @@
 #    SITE (default /tmp/mmkd_site), first on PYTHONPATH, so that the machine's own packages stay untouched
 #    (--no-deps: the image's torch, numpy, opencv-python-headless, scipy, matplotlib and pytest are used);
 # 2. runs tools/gpu_check.py (its docstring lists the stages), which writes DIR/gpu_check.md, DIR/gpu_check.json and
-#    log.txt (DIR default: $OUT where the device tool sets it, else work_dirs/gpu_check).
+#    log.txt (DIR: --out, else $OUT where the device tool sets it, else work_dirs/gpu_check).
 # With --cpu the same install runs when the wheels fit this Python (cp312), and the stages run at small sizes.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+ROOT=$(cd "$(dirname "$0")/.." && pwd)   # relative paths (--out) stay the caller's
 PYTHON=${PYTHON:-python3}
-WHEELHOUSE=${WHEELHOUSE:-work_dirs/gpu_wheels}
+WHEELHOUSE=${WHEELHOUSE:-$ROOT/work_dirs/gpu_wheels}
 SITE=${SITE:-/tmp/mmkd_site}
-args=("$@")
-if [[ " $* " != *" --out "* ]]; then args+=(--out "${OUT:-work_dirs/gpu_check}"); fi
 start=$(date +%s%N)
 tag=$("$PYTHON" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 if ls "$WHEELHOUSE"/mmcv-*-"$tag"-*.whl >/dev/null 2>&1; then
@@ -28,10 +26,10 @@ if ls "$WHEELHOUSE"/mmcv-*-"$tag"-*.whl >/dev/null 2>&1; then
   install_s=$((ms / 1000)).$(printf %03d $((ms % 1000)))
   echo "gpu_check: $(ls "$WHEELHOUSE"/*.whl | wc -l) wheels installed into $SITE in ${install_s} s"
 elif [[ " $* " == *" --cpu "* ]]; then
-  install_s=0
+  install_s=
   echo "gpu_check: no $tag wheels in $WHEELHOUSE; the dry run uses this Python's own packages"
 else
   echo "gpu_check: no mmcv wheel for $tag in $WHEELHOUSE: run tools/gpu_wheelhouse.sh on the build machine first"
   exit 1
 fi
-exec "$PYTHON" tools/gpu_check.py "${args[@]}" --install-s "$install_s"
+exec "$PYTHON" "$ROOT/tools/gpu_check.py" "$@" ${install_s:+--install-s "$install_s"}

@@ -20,8 +20,9 @@ PYTHON="$PYTHON312" VENV="$VENV" TORCH_SPEC=torch==2.11.0 TORCHVISION_SPEC=torch
 mkdir -p "$WHEELHOUSE"
 cp "${WHEEL_CACHE:-$HOME/.cache/mmkd_plugin/wheels}/torch-2.11.0+cu130-sm9.0/"mmcv-2.1.0-*.whl "$WHEELHOUSE/"
 # what the stack needs beyond the image's packages (read off `pip list` of $VENV against KINDS.md, 2026-12-04)
-missing="addict ftfy mmdet mmengine mmrazor mmsegmentation ordered-set platformdirs prettytable pycocotools shapely
-termcolor terminaltables tzdata wcwidth yapf"
+# setuptools: pinned below 82 for pkg_resources (mmdet:: config paths); the image's may be newer
+missing="addict ftfy mmdet mmengine mmrazor mmsegmentation ordered-set platformdirs prettytable pycocotools setuptools
+shapely termcolor terminaltables tzdata wcwidth yapf"
 specs=$(for name in $missing; do grep -i "^${name}==" requirements/constraints.txt || echo "$name"; done)
 # shellcheck disable=SC2086
 "$VENV/bin/python" -m pip download --no-deps -q -d "$WHEELHOUSE" $specs

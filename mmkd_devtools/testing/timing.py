@@ -20,6 +20,8 @@ def interleaved_rounds(fns: Dict[str, Callable[[], object]], iters: int) -> Dict
     """
     for fn in fns.values():
         fn()  # warm-up: allocator, lazily built anchors, etc.
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()  # the warm-up's kernels finish before round 1's clock starts
     rounds = {name: [] for name in fns}
     for _ in range(iters):
         for name, fn in fns.items():

@@ -120,7 +120,8 @@ def _refuse_unmeasured(kind: str, method: str, *probes: Probe) -> None:
                 'run tools/distill.py with --probe-device cuda on a machine with a GPU; if the probe image is too '
                 'small for the model (a pooling or a position embedding of a fixed size), give a --probe-size it '
                 'takes (its training crop); '
-                + ('or pass --source backbone to distil the backbones\' stages, which ran; '
+                + ('or pass --source backbone to distil the backbones\' stages, which ran (the model itself still '
+                   'needs what stopped the probe: to train, and for tools/check_config.py\'s step); '
                    if kind != 'backbone' and all('backbone' in p.sources for p in probes) else '')
                 + 'or ' + _record_by_hand(method, 'name', _MODULES.get(kind)))
 

@@ -13,8 +13,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'benchmarks'))
 from full_scale_steps import DEFAULT  # noqa: E402
 
-STAGES = ['environment', 'CUDA-only tests', 'ACAM-KD attention memory', 'full-scale steps', 'DDP on one GPU',
-          'cost benchmark']
+STAGES = ['environment', 'CUDA-only tests', 'ACAM-KD attention memory', 'full-scale steps', 'cost benchmark',
+          'DDP on one GPU']
 
 
 def _check(tmp_path, *args, script='gpu_check.sh'):
@@ -61,7 +61,7 @@ def test_the_dry_run_steps_every_stage_and_names_what_needs_cuda(tmp_path):
     text = (tmp_path / 'out' / 'gpu_check.md').read_text()
     assert text.startswith('# GPU check report\n\nDry run on CPU (--cpu)')
     for heading in ('## ACAM-KD attention memory per level', '## One training step per config',
-                    '## DDP, 2 processes on one GPU', '## Cost benchmark, detection',
+                    '## DDP on one GPU', '## Cost benchmark, detection',
                     '## Cost benchmark, segmentation'):
         assert heading in text
     assert (tmp_path / 'out' / 'log.txt').stat().st_size > 0
@@ -87,5 +87,20 @@ def test_a_stage_cut_by_the_budget_fails_the_check(tmp_path):
         stages = json.load(f)['stages']
     assert [s['stage'] for s in stages] == STAGES
     assert stages[0]['status'] == 'ok' and {s['status'] for s in stages[1:]} == {'skipped'}
-    assert all(s['summary'] == 'budget spent (16.0 s)' for s in stages[1:])
+    assert all(s['summary'].startswith('budget spent: ') and s['summary'].endswith(
+        ' s of the 16 s left, under the 15 s a stage needs') for s in stages[1:])
     assert '| cost benchmark | skipped |' in (tmp_path / 'out' / 'gpu_check.md').read_text()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--budget', '0'], "argument --budget: '0' is not a number of seconds above 0"),
+    (['--budget', '-5'], "argument --budget: '-5' is not a number of seconds above 0"),
+    (['--out', '{file}'], 'is a file, not a folder: give a folder for the report'),
+])
+def test_a_bad_budget_or_report_folder_is_one_message(tmp_path, args, message):
+    (tmp_path / 'a_file').write_text('')
+    args = [a.format(file=tmp_path / 'a_file') for a in args]
+    done = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'gpu_check.py'), '--cpu', *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr and 'Traceback' not in done.stderr
+    assert not (tmp_path / 'work_dirs').exists()

@@ -14,7 +14,8 @@ CPU default at this width, C >= 8 M) and ``sdpa`` (SDPA's fused kernels, the def
 on other devices). ``--fused-only`` forbids SDPA's math backend in the ``sdpa`` case, so that SDPA raises
 where no fused kernel takes the inputs instead of building the HW x HW matrix. ``--with-math`` adds ACAM-KD
 with SDPA forced onto its math backend, i.e. what that matrix costs (docs/benchmarks.md gives the measured
-peak). ``--in-process`` runs the CPU cases in one process as on CUDA (the GPU check's dry run: the
+peak). ACAM-KD uses the shipped configs' mask count: 6 masks on 256-channel FPN levels, one per class on logits.
+``--in-process`` runs the CPU cases in one process as on CUDA (the GPU check's dry run: the
 code path, not the figures). ``--amp``: under autocast (fp16 on cuda, bf16 on cpu), as
 ``tools/train.py --amp`` runs the loss.
 """
@@ -53,7 +54,8 @@ def _case(name: str, args: dict, queue=None) -> dict:
     loss = None
     if name != 'mse':
         kernel = 'chunked' if name == 'acam-kd (chunked)' else 'sdpa'
-        loss = ACAMKDLoss(args['channels'], args['channels'], num_masks=6, attention_kernel=kernel).to(device)
+        loss = ACAMKDLoss(args['channels'], args['channels'], num_masks=num_masks(args['channels']),
+                          attention_kernel=kernel).to(device)
     dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
 
     def step():
@@ -91,6 +93,16 @@ def _case(name: str, args: dict, queue=None) -> dict:
     return result
 
 
+def num_masks(channels: int) -> int:
+    """The shipped configs' mask count: 6 on an FPN level (256 channels), one per class on logits (19)."""
+    return channels if channels < 64 else 6
+
+
+def _error(name: str, args: dict, error: str) -> dict:
+    return dict(case=name, channels=args['channels'], height=args['height'], width=args['width'], amp=args['amp'],
+                error=error)
+
+
 def _run(name: str, args: dict) -> dict:
     """One case: in this process on CUDA, in a fresh one on CPU (its own resident-set high-water mark)."""
     if args['device'] == 'cuda' or args['in_process']:
@@ -98,8 +110,7 @@ def _run(name: str, args: dict) -> dict:
         try:
             return _case(name, args)
         except Exception as e:  # e.g. no fused kernel for these inputs under --fused-only
-            return dict(case=name, channels=args['channels'], height=args['height'], width=args['width'],
-                        error=f'{type(e).__name__}: {e}'[:300])
+            return _error(name, args, f'{type(e).__name__}: {e}'[:300])
         finally:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
@@ -108,8 +119,7 @@ def _run(name: str, args: dict) -> dict:
     proc.start()
     proc.join()
     if proc.exitcode != 0:
-        return dict(case=name, channels=args['channels'], height=args['height'], width=args['width'],
-                    error=f'exit code {proc.exitcode}')
+        return _error(name, args, f'exit code {proc.exitcode}')
     return queue.get()
 
 

@@ -9,11 +9,14 @@ distillation teacher from a checkpoint of its own random weights, loaded strictl
 ``--batch`` images at the config's dataset resolution (COCO 800x1333, Cityscapes 512x1024), and one
 ``train_step`` with the config's optimiser wrapper, then one with the wrapper ``tools/train.py --amp`` builds
 (fp16 ``AmpOptimWrapper`` with dynamic loss scaling on a GPU, bf16 autocast on CPU). Per step: every loss
-finite, the wall time of the step (the first, so cuDNN's choice of kernels included), and the peak tensor
-memory (``torch.cuda.max_memory_allocated``; on CPU none). The default configs are one detection and one
-segmentation config per method (``DEFAULT``); ``--all`` takes every config under ``configs/`` of a method.
+finite, the wall time of the step (the first of the case's KD step, so cuDNN's choice of kernels included; a
+two-stage case has run the teacher's RoI forward once while it was built), and the peak tensor memory above what the
+model, its optimiser state and the batch hold (``torch.cuda.max_memory_allocated``; on CPU none). The default
+configs are one detection and one segmentation config per method (``DEFAULT``); ``--all`` takes every config under
+``configs/`` of a method.
 """
 import argparse
+import gc
 import glob
 import json
 import logging
@@ -31,20 +34,22 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # One detection and one segmentation config per method (USKD has no detection config), and a two-stage one.
+# The first seven: one per method and the two-stage one, which the GPU check also steps under --amp
+# (tools/gpu_check.py passes --amp-configs 7).
 DEFAULT = [
     'configs/acam_kd/acam-kd_fpn_retina-r101_retina-r50_2x_coco.py',
-    'configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
     # two-stage: the RPN's nms and RoIAlign in fp16 run on the GPU only (mmcv's CPU kernels take float32)
     'configs/acam_kd/acam-kd_fpn_faster-rcnn-r101_faster-rcnn-r50_2x_coco.py',
     'configs/nkd/nkd_logits_retina-r101_retina-r50_2x_coco.py',
-    'configs/nkd/nkd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
     'configs/uskd/uskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
     'configs/pskd/pskd_retina-r50_1x_coco.py',
-    'configs/pskd/pskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
     'configs/mcmi/mcmi_retinanet-r101_2e-ft_coco.py',
+    'configs/hard/hard-affine_acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
+    'configs/acam_kd/acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
+    'configs/nkd/nkd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
+    'configs/pskd/pskd_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
     'configs/mcmi/mcmi_deeplabv3-r101-d8_8k-ft_cityscapes-512x1024.py',
     'configs/hard/hard-affine_acam-kd_fpn_retina-r101_retina-r50_2x_coco.py',
-    'configs/hard/hard-affine_acam-kd_logits_deeplabv3-r101-d8_deeplabv3-r18-d8_80k_cityscapes-512x1024.py',
 ]
 METHODS = ('acam_kd', 'nkd', 'uskd', 'pskd', 'mcmi', 'hard')
 
@@ -62,15 +67,19 @@ def one_step(config: str, size, batch: int, device: str, amp: bool) -> dict:
     with tempfile.TemporaryDirectory() as work_dir:
         case = build_case(osp.join(REPO, config), work_dir, tuple(size), batch, device, amp=amp)
     step = case.steps['KD step']
+    base = 0
     if device == 'cuda':
+        gc.collect()  # the previous case's tensors (recorder hooks may hold cycles) gone before the reset
         torch.cuda.synchronize()
+        torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()  # the model, its optimiser state and the batch
     wall = time.perf_counter()
     log_vars = step()
     if device == 'cuda':
         torch.cuda.synchronize()
     row = dict(wall_s=round(time.perf_counter() - wall, 3),
-               peak_mb=round(torch.cuda.max_memory_allocated() / 2**20) if device == 'cuda' else None)
+               peak_mb=round((torch.cuda.max_memory_allocated() - base) / 2**20) if device == 'cuda' else None)
     losses = {k: float(v) for k, v in log_vars.items() if 'loss' in k}
     row['losses'] = {k: round(v, 5) for k, v in losses.items()}
     row['finite'] = all(torch.isfinite(torch.tensor(v)).item() for v in losses.values())
