@@ -16,6 +16,7 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 PICKLE_PROTOCOL = 0x80  # the first byte of a pickle (torch's legacy, pre-zip checkpoint format)
 _NOUNS = dict(config='a config file', checkpoint='a checkpoint file', image='an image file')
 
+
 def installed_config(path: str) -> str:
     """``pkg::folder/name.py`` as MMEngine can read it: unchanged, or the installed file where MMEngine cannot.
 

@@ -40,10 +40,11 @@ def read_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         SystemExit: an option sets a variable of the config file (``teacher_ckpt=...``) whose value
             MMEngine already copied into the keys that use it (see ``check_variable_options``).
     """
+    local = installed_config(path)  # a pkg:: folder MMEngine cannot name: the installed file
     if path.startswith('mmkd_plugin::'):
         cfg = Config.fromfile(package_configs.config_path(path))
-    elif installed_config(path) != path:  # a pkg:: folder MMEngine cannot name (tool_paths.installed_config)
-        cfg = Config.fromfile(installed_config(path))
+    elif local != path:
+        cfg = Config.fromfile(local)
     else:
         cfg = get_config(path) if '::' in path else Config.fromfile(path)
     if cfg_options:

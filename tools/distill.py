@@ -25,7 +25,7 @@ import mmkd_plugin  # noqa: F401
 from mmkd_plugin.pairing import PairingError, pair_models, probe_model
 from mmkd_plugin.pairing.config_writer import pairing_lines, write_config
 from mmkd_plugin.pairing.match import METHODS, SOURCE_KINDS
-from mmkd_plugin.pairing.probe import PROBE_SIZE
+from mmkd_plugin.pairing.probe import PROBE_SIZE, first_line
 from mmkd_plugin.tool_paths import path_arg
 from mmkd_plugin.tools_common import read_config
 
@@ -40,10 +40,9 @@ def model_of(config: str, role: str = 'student') -> ConfigDict:
     try:
         cfg = read_config(config)
     except Exception as e:  # noqa: B902 (any config's error): name it and the config, not a traceback
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
-        raise PairingError(f'The {role} config {config} does not load here: {type(e).__name__}: {first}\nFix '
-                           'what it names (an optional package such as mmpretrain, a base config it reads), then '
-                           'run tools/distill.py again.') from e
+        raise PairingError(f'The {role} config {config} does not load here: {first_line(e)}\nFix what it names '
+                           '(an optional package such as mmpretrain, a base config it reads), then run '
+                           'tools/distill.py again.') from e
     model = cfg.model
     if 'architecture' in model:
         raise PairingError(f'{config} is a distillation config (its model is {model.get("type")} with a student '
@@ -105,10 +104,15 @@ def main(argv=None):
     parser.add_argument('--no-inherit', action='store_true',
                         help="do not start the student's neck and head from the teacher's where the shapes match")
     parser.add_argument('--probe-size', type=int, default=PROBE_SIZE, help='side of the probe image in pixels')
-    parser.add_argument('--probe-device', default='cpu',
+    parser.add_argument('--probe-device', default='cpu', choices=('cpu', 'cuda'),
                         help="where the probe forwards run ('cuda' for models with ops that have no CPU kernel)")
     parser.add_argument('--force', action='store_true', help='overwrite --out if it exists')
     args = parser.parse_args(argv)
+    if args.probe_device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            parser.error('--probe-device cuda: torch sees no CUDA device here; run it on a machine with a GPU '
+                         '(or leave --probe-device at cpu)')
     if not args.teacher_ckpt:
         print('note: no --teacher-ckpt; the config gets a placeholder to fill in', file=sys.stderr)
     try:

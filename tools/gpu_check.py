@@ -459,7 +459,10 @@ def _seconds(text: str) -> float:
 
 
 def _out_problem(path: str):
-    """Why ``path`` cannot be the report folder, with the fix; None when it can (it is made here)."""
+    """Why ``path`` cannot be the report folder, with the fix; None when it can (it is made here).
+
+    Not ``mmkd_plugin.tool_paths.path_problem``: that imports mmengine, and this script must write its report
+    where the stack does not import (the environment stage says why)."""
     if osp.exists(path) and not osp.isdir(path):
         return f'--out {path} is a file, not a folder: give a folder for the report (made if missing)'
     try:

@@ -28,6 +28,12 @@ class PairingError(ValueError):
     """The two models cannot be paired automatically; the message says what to write instead."""
 
 
+def first_line(e: BaseException) -> str:
+    """``e`` named in one line, ``Type: first line of its message``, for messages that quote a model's error."""
+    lines = str(e).strip().splitlines()
+    return f'{type(e).__name__}: {lines[0]}' if lines else type(e).__name__
+
+
 class Level(NamedTuple):
     """One map of a source: its position in the source's output, stride (input px per feature px), width."""
     index: int
@@ -125,18 +131,16 @@ def probe_model(model_cfg, role: str = 'student', size: int = PROBE_SIZE, device
             neither ``extract_feat`` (mmdet/mmseg models) nor a backbone.
     """
     try:
-        model = build_model(model_cfg, role).to(device)
+        model = build_model(model_cfg, role)
     except Exception as e:  # noqa: B902 (any model's build error): name it and the config, not a traceback
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
         raise PairingError(
-            f'The {role} does not build here: {type(e).__name__}: {first}\nFix what it names (an optional '
-            'package such as mmpretrain, transformers or fairscale; a file or weights its config reads), then '
-            'try again.') from e
-    model.eval()
+            f'The {role} does not build here: {first_line(e)}\nFix what it names (an optional package such as '
+            'mmpretrain, transformers or fairscale; a file or weights its config reads), then try again.') from e
+    model.to(device).eval()
     is_segmentor = hasattr(model, 'decode_head')
     if not hasattr(model, 'extract_feat') or not hasattr(model, 'backbone'):
         raise PairingError(f'The {role} ({type(model).__name__}) is not an mmdet detector or mmseg segmentor with a '
-                         '`backbone` and `extract_feat`; tools/distill.py cannot read its features.')
+                           '`backbone` and `extract_feat`; tools/distill.py cannot read its features.')
     names = {'backbone': 'backbone'}
     if getattr(model, 'neck', None) is not None:
         names['neck'] = 'neck'

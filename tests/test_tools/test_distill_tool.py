@@ -271,3 +271,13 @@ def test_a_package_folder_mmengine_cannot_name_is_read_from_the_installed_file(t
     cfg = Config.fromfile(out)
     assert cfg.model.architecture.backbone.conv_cfg.type == 'ConvWS' and cfg.model.teacher.cfg_path == local
     assert pairing.kind == 'neck' and len(pairing.pairs) == 5
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a machine without CUDA')
+def test_probe_device_cuda_without_a_gpu_is_one_message(tmp_path):
+    done = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'distill.py'), RETINA_S, RETINA_T, '--method',
+                           'cwd', '--probe-device', 'cuda', '--out', str(tmp_path / 'cwd.py')],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert '--probe-device cuda: torch sees no CUDA device here' in done.stderr
+    assert not (tmp_path / 'cwd.py').exists()

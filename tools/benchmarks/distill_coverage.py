@@ -35,7 +35,7 @@ from mmengine.config import Config  # noqa: E402
 
 import mmkd_plugin  # noqa: E402, F401
 from mmkd_plugin.pairing import PairingError  # noqa: E402
-from mmkd_plugin.pairing.probe import PROBE_SIZE  # noqa: E402
+from mmkd_plugin.pairing.probe import PROBE_SIZE, first_line  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -131,11 +131,6 @@ def _alarm(_signum, _frame):
     raise Timeout('no result within the time limit')
 
 
-def first_line(e: BaseException) -> str:
-    text = f'{type(e).__name__}: {e}'.strip().splitlines()
-    return text[0][:300] if text else type(e).__name__
-
-
 def check(student: str, teacher: str, method: str, limit: int, probes: dict, sizes: dict = None) -> dict:
     """Generate ``method``'s config for the pair and step it once; ``{ok, reason, kind, levels, seconds}``.
 
@@ -169,9 +164,9 @@ def check(student: str, teacher: str, method: str, limit: int, probes: dict, siz
         return dict(ok=True, kind=pairing.kind, levels=len(pairing.pairs) or 1,
                     strides=[p.student.stride for p in pairing.pairs], seconds=time.time() - start)
     except PairingError as e:
-        return dict(ok=False, reason='tools/distill.py: ' + first_line(e), seconds=time.time() - start)
+        return dict(ok=False, reason='tools/distill.py: ' + first_line(e)[:300], seconds=time.time() - start)
     except (Exception, Timeout) as e:  # noqa: B902 (any family's error is a result here)
-        return dict(ok=False, reason=first_line(e), seconds=time.time() - start)
+        return dict(ok=False, reason=first_line(e)[:300], seconds=time.time() - start)
     finally:
         signal.alarm(0)
 
